@@ -1,0 +1,92 @@
+// Authentication and role hooks (CONVENTIONS.md §9): @fastify/jwt (HS256 only), typed
+// request.user, `authenticate` and `requireRole(...)` for routes to attach in onRequest.
+import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { forbidden, unauthorized } from '../src/domain/errors.js'
+import type { Role } from '../src/repositories/user-repository.js'
+
+export type Principal =
+  | { kind: 'user'; sub: string; role: Role; rv: number }
+  | { kind: 'apiKey'; sub: string; role: 'CLIENT'; keyId: string; environment: string }
+
+interface TokenPayload { sub: string; role: Role; rv: number }
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: TokenPayload
+    user: Principal
+  }
+}
+
+export interface ApiKeyVerifier { verify(secret: string): Promise<Principal | undefined> }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    requireRole: (...roles: Role[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    issueToken: (user: { email: string; role: Role; roleVersion: number }) => string
+    apiKeyVerifier?: ApiKeyVerifier
+  }
+}
+
+export const API_KEY_PREFIX = 'sy_'
+
+function bearer (request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization
+  if (h === undefined) return undefined
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h)
+  return m?.[1]
+}
+
+async function authPlugin (fastify: FastifyInstance) {
+  await fastify.register(fastifyJwt, {
+    secret: fastify.config.JWT_SECRET,
+    sign: { algorithm: 'HS256', expiresIn: fastify.config.JWT_TTL_SECONDS },
+    verify: { algorithms: ['HS256'] },
+    formatUser: (payload) => ({ kind: 'user', sub: payload.sub, role: payload.role, rv: payload.rv })
+  })
+
+  fastify.decorate('issueToken', function issueToken (user: { email: string; role: Role; roleVersion: number }) {
+    return fastify.jwt.sign({ sub: user.email, role: user.role, rv: user.roleVersion })
+  })
+
+  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest) {
+    const apiKey = request.headers['x-api-key']
+    const token = bearer(request)
+    const keySecret = typeof apiKey === 'string' ? apiKey : token?.startsWith(API_KEY_PREFIX) === true ? token : undefined
+    if (keySecret !== undefined) {
+      const principal = fastify.apiKeyVerifier !== undefined ? await fastify.apiKeyVerifier.verify(keySecret) : undefined
+      if (principal === undefined) throw unauthorized('Invalid or revoked API key')
+      request.user = principal
+      return
+    }
+    if (token === undefined) throw unauthorized('Missing bearer token')
+    try {
+      await request.jwtVerify()
+    } catch {
+      throw unauthorized('Invalid or expired token')
+    }
+    const u = request.user
+    if (u.kind !== 'user' || typeof u.sub !== 'string' || (u.role !== 'ADMIN' && u.role !== 'CLIENT') || typeof u.rv !== 'number') {
+      throw unauthorized('Invalid token claims')
+    }
+  })
+
+  fastify.decorate('requireRole', function requireRole (...roles: Role[]) {
+    return async function checkRole (request: FastifyRequest) {
+      const p = request.user
+      if (p === undefined || p === null) throw unauthorized()
+      if (!roles.includes(p.role)) throw forbidden(`This route requires role ${roles.join(' or ')}`)
+      if (p.kind === 'apiKey' && !roles.includes('CLIENT')) throw forbidden('API keys can only evaluate flags')
+      if (p.kind === 'user' && !roles.includes('CLIENT')) {
+        // Admin routes are not the hot path: confirm the account still holds the role the token
+        // was issued for, so a demoted or deleted admin's token stops working at once.
+        const user = await fastify.users.get(p.sub)
+        if (user === undefined || user.role !== 'ADMIN' || user.roleVersion !== p.rv) throw unauthorized('Token no longer valid for this account; log in again')
+      }
+    }
+  })
+}
+
+export default fp(authPlugin, { name: 'auth', dependencies: ['config', 'repositories'] })

@@ -1,0 +1,41 @@
+// Strict request validation (CONVENTIONS.md §7): bodies are never coerced and unknown
+// properties are rejected, not silently dropped. Querystrings and path parameters are strings on
+// the wire, so those parts may coerce ("?limit=10" → 10), but still reject unknown keys.
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifySchema } from 'fastify'
+import { Ajv, type Options } from 'ajv'
+import addFormats from 'ajv-formats'
+
+const base: Options = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false, messages: true }
+
+function buildAjv (coerceTypes: boolean) {
+  const ajv = new Ajv({ ...base, coerceTypes })
+  addFormats.default(ajv)
+  return ajv
+}
+
+/** Close every object schema that lists properties but says nothing about extra ones. */
+export function closeObjects (schema: unknown, seen = new WeakSet<object>()): unknown {
+  if (typeof schema !== 'object' || schema === null || seen.has(schema)) return schema
+  seen.add(schema)
+  const s = schema as Record<string, unknown>
+  if (s.type === 'object' && s.properties !== undefined && s.additionalProperties === undefined && s.patternProperties === undefined) {
+    s.additionalProperties = false
+  }
+  for (const value of Object.values(s)) {
+    if (Array.isArray(value)) value.forEach((v) => closeObjects(v, seen))
+    else closeObjects(value, seen)
+  }
+  return schema
+}
+
+async function validationPlugin (fastify: FastifyInstance) {
+  const strict = buildAjv(false)
+  const lenient = buildAjv(true)
+  fastify.setValidatorCompiler(({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? strict : lenient
+    return ajv.compile(closeObjects(structuredClone(schema as FastifySchema)) as object)
+  })
+}
+
+export default fp(validationPlugin, { name: 'validation' })

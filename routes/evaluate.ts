@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { EvaluateBody, EvaluationResponse } from '../src/schemas/evaluate.js'
+import { problems } from '../src/schemas/common.js'
+import { forbidden, notFound } from '../src/domain/errors.js'
+import type { EvaluationResult } from '../src/domain/model.js'
+
+export function isEnabled (type: string | undefined, r: EvaluationResult): boolean {
+  if (type === 'boolean') return r.value === true
+  return r.reason !== 'DISABLED' && r.reason !== 'ERROR'
+}
+
+export default async function evaluateRoutes (app: FastifyInstance) {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  fastify.post('/evaluate', {
+    onRequest: [fastify.authenticate, fastify.requireRole('CLIENT', 'ADMIN')],
+    config: { rateLimit: { max: fastify.config.RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 } },
+    schema: {
+      tags: ['evaluation'], summary: 'Evaluate one flag for a context',
+      security: [{ bearerAuth: [] }, { apiKey: [] }],
+      body: EvaluateBody,
+      response: { 200: EvaluationResponse, ...problems(400, 401, 403, 404, 429) }
+    }
+  }, async function evaluateFlag (request) {
+    const { feature, environment, context } = request.body
+    const p = request.user
+    if (p.kind === 'apiKey' && p.environment !== environment) throw forbidden(`This API key is for '${p.environment}', not '${environment}'`)
+    const { result, definition } = await fastify.evaluator.evaluate(feature, environment, context ?? {})
+    if (result.errorCode === 'FLAG_NOT_FOUND') throw notFound(`Feature '${feature}' has no config in '${environment}'`)
+    return { feature, environment, enabled: isEnabled(definition?.type, result), ...result }
+  })
+}

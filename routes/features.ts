@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import {
+  CreateFeatureBody, UpdateFeatureBody, EnvConfigBody, FeatureSchema, FeatureListSchema, FeatureParams,
+  FeatureEnvParams, ListFeaturesQuery, PutEnvResponse
+} from '../src/schemas/features.js'
+import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
+import { toTargeting, enableAtOf, parseIfMatch, etag } from '../src/schemas/targeting.js'
+import { booleanVariants, type EnvTargeting, type FlagType } from '../src/domain/model.js'
+import { badRequest, notFound } from '../src/domain/errors.js'
+import type { FeatureWithEnvironments, WriteMeta } from '../src/repositories/feature-repository.js'
+
+const SECURITY = [{ bearerAuth: [] }]
+
+export function featureView (f: FeatureWithEnvironments) {
+  return {
+    ...f,
+    environments: Object.fromEntries(Object.entries(f.environments).map(([env, c]) => [env, { ...c, enableAt: enableAtOf(c) }]))
+  }
+}
+
+function meta (request: FastifyRequest, ifMatch?: string): WriteMeta {
+  return { actor: request.user.sub, requestId: request.id, ifMatch: parseIfMatch(ifMatch) }
+}
+
+export default async function featureRoutes (app: FastifyInstance) {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  const admin = [fastify.authenticate, fastify.requireRole('ADMIN')]
+  const reader = [fastify.authenticate, fastify.requireRole('ADMIN', 'CLIENT')]
+
+  fastify.post('/', {
+    onRequest: admin,
+    schema: {
+      tags: ['features'], summary: 'Create a flag and its environment configs', security: SECURITY,
+      body: CreateFeatureBody,
+      response: { 201: FeatureSchema, ...problems(400, 401, 403, 409) }
+    }
+  }, async function createFeature (request, reply) {
+    const body = request.body
+    const type = body.type ?? 'boolean'
+    if (type !== 'boolean' && body.variants === undefined) throw badRequest(`variants are required for ${type} flags`, [{ path: '/body/variants', message: 'required for non-boolean flags' }])
+    const environments: Record<string, EnvTargeting> = {}
+    for (const [env, cfg] of Object.entries(body.environments)) {
+      environments[env] = toTargeting(cfg as EnvConfigBody | boolean, type, `/body/environments/${env}`)
+    }
+    const created = await fastify.features.create({
+      name: body.name, description: body.description, type, variants: body.variants ?? booleanVariants(), tags: body.tags, environments
+    }, meta(request))
+    reply.header('etag', etag(created.version)).header('location', `/features/${created.name}`)
+    return reply.code(201).send(featureView(created))
+  })
+
+  fastify.get('/', {
+    onRequest: reader,
+    schema: {
+      tags: ['features'], summary: 'List flags (paginated, by name)', security: SECURITY,
+      querystring: ListFeaturesQuery,
+      response: { 200: FeatureListSchema, ...problems(400, 401, 403) }
+    }
+  }, async function listFeatures (request) {
+    return await fastify.features.list(request.query)
+  })
+
+  fastify.get('/:flag', {
+    onRequest: reader,
+    schema: {
+      tags: ['features'], summary: 'A flag with all its environment configs; ETag is its version', security: SECURITY,
+      params: FeatureParams,
+      response: { 200: FeatureSchema, ...problems(400, 401, 403, 404) }
+    }
+  }, async function getFeature (request, reply) {
+    const f = await fastify.features.get(request.params.flag)
+    if (f === undefined) throw notFound(`Feature '${request.params.flag}' not found`)
+    reply.header('etag', etag(f.version))
+    return featureView(f)
+  })
+
+  fastify.patch('/:flag', {
+    onRequest: admin,
+    schema: {
+      tags: ['features'], summary: 'Change description, tags or variants', security: SECURITY,
+      params: FeatureParams, headers: IfMatchHeaders, body: UpdateFeatureBody,
+      response: { 200: FeatureSchema, ...problems(400, 401, 403, 404, 409, 412) }
+    }
+  }, async function updateFeature (request, reply) {
+    const f = await fastify.features.update(request.params.flag, request.body, meta(request, request.headers['if-match']))
+    reply.header('etag', etag(f.version))
+    return featureView(f)
+  })
+
+  fastify.delete('/:flag', {
+    onRequest: admin,
+    schema: {
+      tags: ['features'], summary: 'Delete a flag and all its environment configs (audit history stays)', security: SECURITY,
+      params: FeatureParams, headers: IfMatchHeaders,
+      response: { 204: NoContent, ...problems(400, 401, 403, 404, 412) }
+    }
+  }, async function deleteFeature (request, reply) {
+    await fastify.features.delete(request.params.flag, meta(request, request.headers['if-match']))
+    return reply.code(204).send(null)
+  })
+
+  fastify.put('/:flag/env/:env', {
+    onRequest: admin,
+    schema: {
+      tags: ['features'], summary: 'Set (create or replace) a flag\'s config in one environment', security: SECURITY,
+      params: FeatureEnvParams, headers: IfMatchHeaders, body: EnvConfigBody,
+      response: { 200: PutEnvResponse, ...problems(400, 401, 403, 404, 409, 412) }
+    }
+  }, async function putFeatureEnv (request, reply) {
+    const { flag, env } = request.params
+    const feature = await fastify.features.getFeatureItem(flag)
+    if (feature === undefined) throw notFound(`Feature '${flag}' not found`)
+    const targeting = toTargeting(request.body, feature.type as FlagType, '/body')
+    const { config, version } = await fastify.features.putEnv(flag, env, targeting, meta(request, request.headers['if-match']))
+    reply.header('etag', etag(version))
+    return { feature: flag, environment: env, version, config: { ...config, enableAt: enableAtOf(config) } }
+  })
+
+  fastify.delete('/:flag/env/:env', {
+    onRequest: admin,
+    schema: {
+      tags: ['features'], summary: 'Remove a flag\'s config from one environment', security: SECURITY,
+      params: FeatureEnvParams, headers: IfMatchHeaders,
+      response: { 204: NoContent, ...problems(400, 401, 403, 404, 412) }
+    }
+  }, async function deleteFeatureEnv (request, reply) {
+    await fastify.features.deleteEnv(request.params.flag, request.params.env, meta(request, request.headers['if-match']))
+    return reply.code(204).send(null)
+  })
+}

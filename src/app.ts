@@ -1,0 +1,37 @@
+// The whole Switchyard API as one Fastify plugin, built from a typed config (CONVENTIONS.md §1).
+// server.ts listens; lambda/api.ts hands it to @fastify/aws-lambda.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { registerCore, type CoreOptions } from './core.js'
+import swaggerPlugin from '../plugins/swagger.js'
+import bootstrapPlugin from '../plugins/bootstrap.js'
+import authRoutes from '../routes/auth.js'
+import featureRoutes from '../routes/features.js'
+import evaluateRoutes from '../routes/evaluate.js'
+import auditRoutes from '../routes/audit.js'
+import environmentRoutes from '../routes/environments.js'
+import userRoutes from '../routes/users.js'
+import healthRoutes from '../routes/health.js'
+
+export interface AppOptions extends CoreOptions {
+  /** Seed environments and the ADMIN_EMAIL account on ready (default true). */
+  bootstrap?: boolean
+  /** Serve the Swagger UI at /docs (default true). */
+  docsUi?: boolean
+}
+
+async function app (fastify: FastifyInstance, opts: AppOptions) {
+  await registerCore(fastify, opts)
+  await fastify.register(swaggerPlugin, { ui: opts.docsUi })
+  if (opts.bootstrap !== false) await fastify.register(bootstrapPlugin)
+
+  await fastify.register(authRoutes, { prefix: '/auth' })
+  await fastify.register(evaluateRoutes, { prefix: '/features' })
+  await fastify.register(featureRoutes, { prefix: '/features' })
+  await fastify.register(auditRoutes, { prefix: '/features' })
+  await fastify.register(environmentRoutes, { prefix: '/environments' })
+  await fastify.register(userRoutes, { prefix: '/users' })
+  await fastify.register(healthRoutes, { prefix: '/health' })
+}
+
+export default fp(app, { name: 'switchyard' })

@@ -1,0 +1,70 @@
+// The plugins every Switchyard surface shares, registered in layers (CONVENTIONS.md §2):
+// config and external clients, then app plugins. Routes are added by app.ts / evaluate-app.ts.
+import type { FastifyInstance } from 'fastify'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
+import configPlugin from '../plugins/config.js'
+import validationPlugin from '../plugins/validation.js'
+import errorHandlerPlugin from '../plugins/error-handler.js'
+import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
+import repositoriesPlugin, { type RepositoriesPluginOptions } from '../plugins/repositories.js'
+import auditPublisherPlugin from '../plugins/audit-publisher.js'
+import authPlugin from '../plugins/auth.js'
+import evaluatorPlugin from '../plugins/evaluator.js'
+import { ProblemSchema } from './schemas/common.js'
+import { serviceUnavailable } from './domain/errors.js'
+
+export interface CoreOptions extends AwsPluginOptions, RepositoriesPluginOptions {
+  env?: Record<string, string | undefined>
+}
+
+export async function registerCore (fastify: FastifyInstance, opts: CoreOptions): Promise<void> {
+  await fastify.register(configPlugin, { env: opts.env })
+  await fastify.register(validationPlugin)
+  await fastify.register(errorHandlerPlugin)
+  fastify.addSchema(ProblemSchema)
+  await fastify.register(helmet, { contentSecurityPolicy: false, global: true })
+  const origins = fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== '')
+  await fastify.register(cors, {
+    origin: origins.includes('*') ? true : origins,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment'],
+    exposedHeaders: ['etag', 'retry-after', 'location'],
+    maxAge: 600
+  })
+  await fastify.register(rateLimit, { global: false })
+  await fastify.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    maxEventLoopUtilization: 0.98,
+    pressureHandler: () => { throw serviceUnavailable('Server is overloaded; retry shortly', 1) },
+    exposeStatusRoute: false
+  })
+  await fastify.register(awsPlugin, { dynamo: opts.dynamo, sqs: opts.sqs })
+  await fastify.register(repositoriesPlugin, { now: opts.now, ids: opts.ids })
+  await fastify.register(auditPublisherPlugin)
+  await fastify.register(authPlugin)
+  await fastify.register(evaluatorPlugin)
+}
+
+/** Fastify server options shared by the local server and the Lambda functions. */
+export function serverOptions (logLevel: string) {
+  return {
+    logger: {
+      level: logLevel,
+      redact: {
+        paths: [
+          'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie',
+          '*.password', '*.passwordHash', '*.secret', '*.access_token', '*.token', '*.JWT_SECRET', '*.ADMIN_PASSWORD'
+        ],
+        censor: '[redacted]'
+      }
+    },
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 }
+  }
+}

@@ -1,0 +1,55 @@
+// Audit events: built by the write path, carried through the outbox and SQS, persisted by the
+// consumer. Pure data; nothing here performs I/O.
+import { Type, type Static } from '@sinclair/typebox'
+
+export const AUDIT_ACTIONS = [
+  'FEATURE_CREATED', 'FEATURE_UPDATED', 'FEATURE_DELETED',
+  'ENVIRONMENT_UPDATED', 'ENVIRONMENT_DELETED',
+  'ENVIRONMENT_REGISTERED',
+  'USER_SIGNED_UP', 'USER_ROLE_CHANGED',
+  'API_KEY_CREATED', 'API_KEY_REVOKED',
+  'SEGMENT_CREATED', 'SEGMENT_UPDATED', 'SEGMENT_DELETED'
+] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
+export const AuditEventSchema = Type.Object({
+  eventId: Type.String({ minLength: 36, maxLength: 36 }),
+  /** Audit partition: a flag name, or `user:…`, `environment:…`, `apikey:…`, `segment:…`. */
+  subject: Type.String({ minLength: 1, maxLength: 300 }),
+  feature: Type.Optional(Type.String()),
+  environment: Type.Optional(Type.String()),
+  action: Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a))),
+  actor: Type.String({ minLength: 1 }),
+  timestamp: Type.String({ format: 'date-time' }),
+  before: Type.Union([Type.Null(), Type.Unknown()]),
+  after: Type.Union([Type.Null(), Type.Unknown()]),
+  requestId: Type.Optional(Type.String())
+})
+export type AuditEvent = Static<typeof AuditEventSchema>
+
+export interface AuditEventInput {
+  subject: string
+  feature?: string
+  environment?: string
+  action: AuditAction
+  actor: string
+  before: unknown
+  after: unknown
+  requestId?: string
+}
+
+export interface IdGenerator { eventId(): string }
+export type Clock = () => number
+
+export function buildAuditEvent (input: AuditEventInput, ids: IdGenerator, now: Clock): AuditEvent {
+  return {
+    eventId: ids.eventId(),
+    timestamp: new Date(now()).toISOString(),
+    ...input,
+    before: input.before ?? null,
+    after: input.after ?? null
+  }
+}
+
+/** Actor recorded for changes the maintenance worker applies from a flag's schedule. */
+export const SCHEDULER_ACTOR = 'system:scheduler'

@@ -1,0 +1,258 @@
+/**
+ * Write-time validation of flags and segments: everything the JSON schema cannot say (references
+ * between parts, operator-specific values, unsafe regexes, prerequisite cycles). Errors carry
+ * JSON-pointer paths into the input, e.g. `/environments/prod/rules/0/clauses/1/values/0`.
+ * The engine stays defensive anyway (see evaluate.ts), but a flag that passes here never makes it
+ * report ERROR/GENERAL.
+ */
+import type { Clause, EnvTargeting, FlagType, Rule, SegmentDefinition, Serve, Variant } from './model.js'
+import { ROLLOUT_TOTAL } from './model.js'
+import { clauseValueError, isOperator, parseIsoDateTime } from './operators.js'
+
+export interface FieldError {
+  path: string
+  message: string
+}
+
+export interface FlagInput {
+  name: string
+  type: FlagType
+  variants: Variant[]
+  environments: Record<string, EnvTargeting>
+}
+
+export interface ValidationContext {
+  segmentExists: (key: string) => boolean
+  /** Variant keys of another flag (for prerequisites); undefined when that flag does not exist. */
+  flagVariants: (flagKey: string) => string[] | undefined
+  /** Flags that `flagKey` depends on (any environment), for cycle detection. */
+  prerequisiteEdges?: (flagKey: string) => string[]
+}
+
+/** Escape one JSON-pointer reference token (RFC 6901). */
+export function pointerToken (s: string | number): string {
+  return String(s).replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+function isJsonValue (v: unknown, depth = 0): boolean {
+  if (depth > 64) return false
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
+  if (typeof v === 'number') return Number.isFinite(v)
+  if (Array.isArray(v)) return v.every((e) => isJsonValue(e, depth + 1))
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v)
+    if (proto !== Object.prototype && proto !== null) return false
+    return Object.values(v as Record<string, unknown>).every((e) => isJsonValue(e, depth + 1))
+  }
+  return false
+}
+
+/** Why `value` cannot be a variant value of a flag of `type`, or null. */
+export function variantValueError (type: FlagType, value: unknown): string | null {
+  switch (type) {
+    case 'boolean': return typeof value === 'boolean' ? null : 'must be a boolean (flag type boolean)'
+    case 'string': return typeof value === 'string' ? null : 'must be a string (flag type string)'
+    case 'number': return typeof value === 'number' && Number.isFinite(value) ? null : 'must be a finite number (flag type number)'
+    case 'json': return value !== undefined && isJsonValue(value) ? null : 'must be a JSON value (flag type json)'
+    default: return `unknown flag type "${String(type)}"`
+  }
+}
+
+function checkClauses (clauses: unknown, path: string, errors: FieldError[], segmentExists: ((key: string) => boolean) | null): void {
+  if (!Array.isArray(clauses)) {
+    errors.push({ path, message: 'clauses must be an array' })
+    return
+  }
+  clauses.forEach((clause: Clause, j) => {
+    const cp = `${path}/${j}`
+    if (clause === null || typeof clause !== 'object') {
+      errors.push({ path: cp, message: 'clause must be an object' })
+      return
+    }
+    if (!isOperator(clause.operator)) {
+      errors.push({ path: `${cp}/operator`, message: `unknown operator "${String(clause.operator)}"` })
+      return
+    }
+    if (typeof clause.attribute !== 'string' || clause.attribute === '') {
+      if (clause.operator !== 'segmentMatch') errors.push({ path: `${cp}/attribute`, message: 'attribute must be a non-empty string' })
+    }
+    if (clause.operator === 'segmentMatch' && segmentExists === null) {
+      errors.push({ path: `${cp}/operator`, message: 'segments cannot reference other segments' })
+      return
+    }
+    if (!Array.isArray(clause.values)) {
+      errors.push({ path: `${cp}/values`, message: 'values must be an array' })
+      return
+    }
+    if (clause.operator !== 'exists' && clause.values.length === 0) {
+      errors.push({ path: `${cp}/values`, message: `operator "${clause.operator}" needs at least one value (an empty list never matches)` })
+    }
+    clause.values.forEach((value, k) => {
+      const vp = `${cp}/values/${k}`
+      const err = clauseValueError(clause.operator, value)
+      if (err !== null) errors.push({ path: vp, message: err })
+      else if (clause.operator === 'segmentMatch' && segmentExists !== null && !segmentExists(value as string)) {
+        errors.push({ path: vp, message: `segment "${String(value)}" does not exist` })
+      }
+    })
+  })
+}
+
+function checkServe (serve: Serve | undefined, path: string, variants: ReadonlySet<string>, errors: FieldError[]): void {
+  if (serve === null || typeof serve !== 'object') {
+    errors.push({ path, message: 'serve must be { variant } or { rollout }' })
+    return
+  }
+  if ('variant' in serve) {
+    if (!variants.has(serve.variant)) errors.push({ path: `${path}/variant`, message: `variant "${String(serve.variant)}" does not exist` })
+    return
+  }
+  const rollout = (serve as { rollout?: unknown }).rollout as Extract<Serve, { rollout: unknown }>['rollout'] | undefined
+  if (rollout === undefined || rollout === null || !Array.isArray(rollout.variants)) {
+    errors.push({ path, message: 'serve must be { variant } or { rollout }' })
+    return
+  }
+  const rp = `${path}/rollout/variants`
+  if (rollout.variants.length === 0) errors.push({ path: rp, message: 'a rollout needs at least one variant' })
+  let total = 0
+  const seen = new Set<string>()
+  rollout.variants.forEach((wv, k) => {
+    if (!variants.has(wv.variant)) errors.push({ path: `${rp}/${k}/variant`, message: `variant "${String(wv.variant)}" does not exist` })
+    else if (seen.has(wv.variant)) errors.push({ path: `${rp}/${k}/variant`, message: `variant "${wv.variant}" appears twice in the rollout` })
+    seen.add(wv.variant)
+    if (!Number.isInteger(wv.weight) || wv.weight < 0) errors.push({ path: `${rp}/${k}/weight`, message: 'weight must be a non-negative integer' })
+    else total += wv.weight
+  })
+  if (rollout.variants.length > 0 && total !== ROLLOUT_TOTAL) {
+    errors.push({ path: rp, message: `weights sum to ${total}; they must sum to exactly ${ROLLOUT_TOTAL} (100%)` })
+  }
+}
+
+function checkRules (rules: unknown, path: string, variants: ReadonlySet<string>, errors: FieldError[], segmentExists: (key: string) => boolean): void {
+  if (!Array.isArray(rules)) {
+    errors.push({ path, message: 'rules must be an array' })
+    return
+  }
+  const ids = new Map<string, number>()
+  rules.forEach((rule: Rule, i) => {
+    const rp = `${path}/${i}`
+    const first = ids.get(rule.id)
+    if (first !== undefined) errors.push({ path: `${rp}/id`, message: `rule id "${rule.id}" is already used by rule ${first}` })
+    else ids.set(rule.id, i)
+    checkClauses(rule.clauses, `${rp}/clauses`, errors, segmentExists)
+    checkServe(rule.serve, `${rp}/serve`, variants, errors)
+  })
+}
+
+/** The dependency path from `from` back to `target`, or null (DFS over prerequisite edges). */
+function findPath (from: string, target: string, edges: (flagKey: string) => string[]): string[] | null {
+  const seen = new Set<string>()
+  const stack: Array<{ node: string; path: string[] }> = [{ node: from, path: [from] }]
+  while (stack.length > 0) {
+    const { node, path } = stack.pop() as { node: string; path: string[] }
+    if (node === target) return path
+    if (seen.has(node)) continue
+    seen.add(node)
+    if (seen.size > 10_000) return null
+    for (const next of edges(node)) stack.push({ node: next, path: [...path, next] })
+  }
+  return null
+}
+
+/** All write-time errors of a flag (empty when valid). */
+export function validateFlag (input: FlagInput, ctx: ValidationContext): FieldError[] {
+  const errors: FieldError[] = []
+  const variants = new Set<string>()
+  if (!Array.isArray(input.variants)) {
+    errors.push({ path: '/variants', message: 'variants must be an array' })
+  } else {
+    if (input.variants.length === 0) errors.push({ path: '/variants', message: 'a flag needs at least one variant' })
+    input.variants.forEach((v, i) => {
+      if (variants.has(v.key)) errors.push({ path: `/variants/${i}/key`, message: `duplicate variant key "${v.key}"` })
+      variants.add(v.key)
+      const err = variantValueError(input.type, v.value)
+      if (err !== null) errors.push({ path: `/variants/${i}/value`, message: err })
+    })
+  }
+  if (!['boolean', 'string', 'number', 'json'].includes(input.type)) {
+    errors.push({ path: '/type', message: `unknown flag type "${String(input.type)}"` })
+  }
+
+  for (const [env, t] of Object.entries(input.environments ?? {})) {
+    const ep = `/environments/${pointerToken(env)}`
+    if (t === null || typeof t !== 'object') {
+      errors.push({ path: ep, message: 'environment targeting must be an object' })
+      continue
+    }
+    if (!variants.has(t.offVariant)) errors.push({ path: `${ep}/offVariant`, message: `variant "${String(t.offVariant)}" does not exist` })
+    checkServe(t.defaultServe, `${ep}/defaultServe`, variants, errors)
+
+    const targeted = new Map<string, number>()
+    ;(t.targets ?? []).forEach((target, i) => {
+      const tp = `${ep}/targets/${i}`
+      if (!variants.has(target.variant)) errors.push({ path: `${tp}/variant`, message: `variant "${String(target.variant)}" does not exist` })
+      ;(target.values ?? []).forEach((key, j) => {
+        const first = targeted.get(key)
+        if (first !== undefined) errors.push({ path: `${tp}/values/${j}`, message: `targetingKey "${key}" is already targeted by target ${first}` })
+        else targeted.set(key, i)
+      })
+    })
+
+    checkRules(t.rules ?? [], `${ep}/rules`, variants, errors, ctx.segmentExists)
+
+    const prereqFlags = new Set<string>()
+    ;(t.prerequisites ?? []).forEach((p, i) => {
+      const pp = `${ep}/prerequisites/${i}`
+      if (p.flag === input.name) {
+        errors.push({ path: `${pp}/flag`, message: 'a flag cannot be its own prerequisite' })
+        return
+      }
+      if (prereqFlags.has(p.flag)) errors.push({ path: `${pp}/flag`, message: `flag "${p.flag}" is already a prerequisite` })
+      prereqFlags.add(p.flag)
+      const theirs = ctx.flagVariants(p.flag)
+      if (theirs === undefined) {
+        errors.push({ path: `${pp}/flag`, message: `flag "${p.flag}" does not exist` })
+        return
+      }
+      if (!theirs.includes(p.variant)) errors.push({ path: `${pp}/variant`, message: `flag "${p.flag}" has no variant "${p.variant}"` })
+      if (ctx.prerequisiteEdges !== undefined) {
+        const cycle = findPath(p.flag, input.name, ctx.prerequisiteEdges)
+        if (cycle !== null) errors.push({ path: `${pp}/flag`, message: `prerequisite cycle: ${[input.name, ...cycle].join(' → ')}` })
+      }
+    })
+
+    const scheduleIds = new Set<string>()
+    ;(t.schedule ?? []).forEach((s, i) => {
+      const sp = `${ep}/schedule/${i}`
+      if (scheduleIds.has(s.id)) errors.push({ path: `${sp}/id`, message: `scheduled change id "${s.id}" is already used` })
+      scheduleIds.add(s.id)
+      if (typeof s.at !== 'string' || Number.isNaN(parseIsoDateTime(s.at))) {
+        errors.push({ path: `${sp}/at`, message: 'must be an ISO 8601 date-time with offset, e.g. 2024-01-01T00:00:00Z' })
+      }
+      const change = s.change ?? {}
+      if (change.enabled === undefined && change.defaultServe === undefined && change.rules === undefined) {
+        errors.push({ path: `${sp}/change`, message: 'a scheduled change must change enabled, defaultServe or rules' })
+      }
+      if (change.defaultServe !== undefined) checkServe(change.defaultServe, `${sp}/change/defaultServe`, variants, errors)
+      if (change.rules !== undefined) checkRules(change.rules, `${sp}/change/rules`, variants, errors, ctx.segmentExists)
+    })
+  }
+  return errors
+}
+
+/** All write-time errors of a segment (paths relative to the segment). */
+export function validateSegment (seg: SegmentDefinition): FieldError[] {
+  const errors: FieldError[] = []
+  const included = new Set(seg.included ?? [])
+  ;(seg.excluded ?? []).forEach((key, i) => {
+    if (included.has(key)) errors.push({ path: `/excluded/${i}`, message: `targetingKey "${key}" is both included and excluded` })
+  })
+  if (!Array.isArray(seg.rules)) {
+    errors.push({ path: '/rules', message: 'rules must be an array' })
+    return errors
+  }
+  seg.rules.forEach((rule, i) => {
+    checkClauses(rule?.clauses, `/rules/${i}/clauses`, errors, null)
+  })
+  return errors
+}

@@ -1,0 +1,81 @@
+// Local stand-ins for the Lambda event sources: an SQS poller that feeds the audit consumer the
+// same SQS-shaped event Lambda would, deleting what it reports as processed; and a timer for the
+// maintenance job. Both stop promptly on close().
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import type { SqsEvent, SqsBatchResponse } from '../workers/audit-consumer.js'
+
+export interface Poller { close(): Promise<void> }
+
+export function startSqsPoller (opts: {
+  sqs: SQSClient
+  queueUrl: string
+  handler: (event: SqsEvent) => Promise<SqsBatchResponse>
+  waitTimeSeconds?: number
+  onError?: (err: unknown) => void
+}): Poller {
+  const abort = new AbortController()
+  const queueArn = `arn:aws:sqs:local:000000000000:${opts.queueUrl.split('/').pop() ?? 'queue'}`
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const res = await opts.sqs.send(new ReceiveMessageCommand({
+          QueueUrl: opts.queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: opts.waitTimeSeconds ?? 1,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All']
+        }), { abortSignal: abort.signal })
+        const messages = res.Messages ?? []
+        if (messages.length === 0) continue
+        const event: SqsEvent = {
+          Records: messages.map((m) => ({
+            messageId: m.MessageId ?? '',
+            receiptHandle: m.ReceiptHandle ?? '',
+            body: m.Body ?? '',
+            attributes: (m.Attributes ?? {}) as Record<string, string>,
+            messageAttributes: m.MessageAttributes ?? {},
+            md5OfBody: m.MD5OfBody ?? '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: queueArn,
+            awsRegion: 'local'
+          }))
+        }
+        const result = await opts.handler(event)
+        // Like Lambda's partial batch response: delete the successes, leave failures to reappear
+        // after the visibility timeout (and reach the DLQ after maxReceiveCount).
+        const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier))
+        const done = messages.filter((m) => !failed.has(m.MessageId ?? ''))
+        if (done.length > 0) {
+          await opts.sqs.send(new DeleteMessageBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' }))
+          }))
+        }
+      } catch (err) {
+        if (abort.signal.aborted) break
+        opts.onError?.(err)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
+  })()
+  return {
+    async close () {
+      abort.abort()
+      await loop
+    }
+  }
+}
+
+export function startInterval (fn: () => Promise<unknown>, everyMs: number, onError: (err: unknown) => void): Poller {
+  let running: Promise<unknown> | undefined
+  const timer = setInterval(() => {
+    if (running !== undefined) return
+    running = fn().catch(onError).finally(() => { running = undefined })
+  }, everyMs)
+  return {
+    async close () {
+      clearInterval(timer)
+      await running
+    }
+  }
+}

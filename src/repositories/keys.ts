@@ -1,0 +1,19 @@
+// Every key of the single table is built here, so the access patterns read in one place.
+
+export const featureKey = (name: string) => ({ PK: 'FEATURES', SK: `FEATURE#${name}` })
+export const featureEnvKey = (name: string, env: string) => ({ PK: `ENVIRONMENT#${name}`, SK: `ENV#${env}` })
+export const featureEnvPartition = (name: string) => `ENVIRONMENT#${name}`
+export const featureEnvIndexKeys = (name: string, env: string) => ({ GSI1PK: `ENVFLAGS#${env}`, GSI1SK: `FEATURE#${name}` })
+export const envFlagsPartition = (env: string) => `ENVFLAGS#${env}`
+export const auditPartition = (subject: string) => `AUDIT#${subject}`
+export const auditKey = (subject: string, timestamp: string, eventId: string) =>
+  ({ PK: auditPartition(subject), SK: `LOGS#${timestamp}#${eventId}` })
+export const userKey = (email: string) => ({ PK: `USER#${email}`, SK: 'PROFILE' })
+export const outboxKey = (eventId: string) => ({ PK: 'OUTBOX', SK: `EVENT#${eventId}` })
+export const environmentKey = (env: string) => ({ PK: 'ENVS', SK: `ENV#${env}` })
+export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'KEY' })
+export const apiKeyListKeys = (keyId: string) => ({ GSI1PK: 'APIKEYS', GSI1SK: `KEY#${keyId}` })
+export const segmentKey = (key: string) => ({ PK: 'SEGMENTS', SK: `SEGMENT#${key}` })
+export const segmentRefKey = (segment: string, flag: string, env: string) => ({ PK: `SEGMENT#${segment}`, SK: `REF#${flag}#${env}` })
+export const scheduleKey = (at: string, flag: string, env: string, id: string) =>
+  ({ PK: 'SCHEDULE', SK: `AT#${at}#${flag}#${env}#${id}` })

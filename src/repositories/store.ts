@@ -1,0 +1,93 @@
+// The write path of DESIGN.md §4: every state change is one TransactWriteItems holding the
+// changed items and an outbox item per audit event; after the commit the events are handed to
+// the publisher. A failed commit raises the error its failed condition stands for.
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import type { AuditEvent, Clock, IdGenerator } from '../domain/audit.js'
+import { outboxKey } from './keys.js'
+import { serviceUnavailable } from '../domain/errors.js'
+
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number]
+
+export interface WriteOp {
+  item: TransactItem
+  /** Error to raise when this item's condition fails; receives the item as it was, if any. */
+  onConditionFailed?: (current: Record<string, unknown> | undefined) => Error
+}
+
+export interface AuditPublisher {
+  /** Send committed events to the queue; failures are left to the outbox sweeper. */
+  publish(events: AuditEvent[]): Promise<void>
+}
+
+export interface Store {
+  doc: DynamoDBDocumentClient
+  tableName: string
+  now: Clock
+  ids: IdGenerator
+  commit(ops: WriteOp[], events: AuditEvent[]): Promise<void>
+  /** Called with the keys of every committed item, e.g. to invalidate caches. */
+  onCommit(listener: (keys: Array<{ PK: string; SK: string }>) => void): void
+}
+
+export interface StoreOptions {
+  doc: DynamoDBDocumentClient
+  tableName: string
+  now: Clock
+  ids: IdGenerator
+  publisher?: AuditPublisher
+  /** How long a committed event may wait for the consumer before the sweeper re-sends it. */
+  sweepAgeMs?: number
+}
+
+/** `sendAfter`: when the sweeper may re-send the event if the consumer has not removed it yet. */
+export function outboxItem (event: AuditEvent, createdAt: number, sweepAgeMs: number) {
+  return { ...outboxKey(event.eventId), entity: 'OutboxEvent', createdAt, sendAfter: createdAt + sweepAgeMs, event }
+}
+
+export class TransactionConflict extends Error {}
+
+export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs = 30_000 }: StoreOptions): Store {
+  async function commit (ops: WriteOp[], events: AuditEvent[]): Promise<void> {
+    const createdAt = now()
+    const items: TransactItem[] = [
+      ...ops.map((o) => o.item),
+      ...events.map((e) => ({
+        Put: { TableName: tableName, Item: outboxItem(e, createdAt, sweepAgeMs), ConditionExpression: 'attribute_not_exists(PK)' }
+      }))
+    ]
+    try {
+      await doc.send(new TransactWriteCommand({ TransactItems: items }))
+    } catch (err) {
+      if (err instanceof TransactionCanceledException || (err as Error).name === 'TransactionCanceledException') {
+        const reasons = (err as TransactionCanceledException).CancellationReasons ?? []
+        for (let i = 0; i < reasons.length; i++) {
+          if (reasons[i]?.Code === 'ConditionalCheckFailed') {
+            const raw = reasons[i]?.Item
+            const current = raw !== undefined ? unmarshall(raw as never) : undefined
+            const handler = ops[i]?.onConditionFailed
+            if (handler !== undefined) throw handler(current)
+          }
+        }
+        if (reasons.some((r) => r?.Code === 'TransactionConflict')) {
+          throw serviceUnavailable('Concurrent change in progress, retry', 1)
+        }
+      }
+      throw err
+    }
+    const keys = ops.map((o) => keyOf(o.item)).filter((k): k is { PK: string; SK: string } => k !== undefined)
+    for (const l of listeners) l(keys)
+    if (publisher !== undefined && events.length > 0) await publisher.publish(events)
+  }
+  const listeners = new Set<(keys: Array<{ PK: string; SK: string }>) => void>()
+  return { doc, tableName, now, ids, commit, onCommit: (l) => { listeners.add(l) } }
+}
+
+/** A Put/Update/Delete/ConditionCheck asks DynamoDB for the old item when its condition fails. */
+export const ALL_OLD = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }
+
+function keyOf (item: TransactItem): { PK: string; SK: string } | undefined {
+  const k = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key
+  return k !== undefined ? { PK: String(k.PK), SK: String(k.SK) } : undefined
+}

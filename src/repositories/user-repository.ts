@@ -1,0 +1,72 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import type { Store } from './store.js'
+import { ALL_OLD } from './store.js'
+import { userKey } from './keys.js'
+import { buildAuditEvent } from '../domain/audit.js'
+import { conflict, notFound } from '../domain/errors.js'
+import type { WriteMeta } from './feature-repository.js'
+
+export type Role = 'ADMIN' | 'CLIENT'
+
+export interface User {
+  username: string
+  email: string
+  passwordHash: string
+  role: Role
+  createdAt: string
+  /** Incremented on every role change; tokens carry it, so a demoted user's old token is refused. */
+  roleVersion: number
+}
+
+export type PublicUser = Omit<User, 'passwordHash'>
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase()
+
+export function publicUser (u: User): PublicUser {
+  const { passwordHash: _omit, ...rest } = u
+  return rest
+}
+
+export function createUserRepository (store: Store) {
+  const { doc, tableName, now, ids } = store
+  return {
+    async get (email: string): Promise<User | undefined> {
+      const res = await doc.send(new GetCommand({ TableName: tableName, Key: userKey(normalizeEmail(email)), ConsistentRead: true }))
+      return res.Item as User | undefined
+    },
+
+    async create (input: { username: string; email: string; passwordHash: string; role: Role }, meta: WriteMeta): Promise<User> {
+      const user: User = { ...input, email: normalizeEmail(input.email), createdAt: new Date(now()).toISOString(), roleVersion: 1 }
+      const event = buildAuditEvent({ subject: `user:${user.email}`, action: 'USER_SIGNED_UP', actor: meta.actor, before: null, after: publicUser(user), requestId: meta.requestId }, ids, now)
+      await store.commit([{
+        item: { Put: { TableName: tableName, Item: { ...userKey(user.email), entity: 'User', ...user }, ConditionExpression: 'attribute_not_exists(PK)' } },
+        onConditionFailed: () => conflict('An account with this email already exists')
+      }], [event])
+      return user
+    },
+
+    async setRole (email: string, role: Role, meta: WriteMeta): Promise<PublicUser> {
+      const current = await this.get(email)
+      if (current === undefined) throw notFound(`User '${normalizeEmail(email)}' not found`)
+      const after: User = { ...current, role, roleVersion: current.roleVersion + 1 }
+      const event = buildAuditEvent({ subject: `user:${current.email}`, action: 'USER_ROLE_CHANGED', actor: meta.actor, before: publicUser(current), after: publicUser(after), requestId: meta.requestId }, ids, now)
+      await store.commit([{
+        item: {
+          Update: {
+            TableName: tableName,
+            Key: userKey(current.email),
+            UpdateExpression: 'SET #role = :role, #rv = :next',
+            ConditionExpression: 'attribute_exists(PK) AND #rv = :rv',
+            ExpressionAttributeNames: { '#role': 'role', '#rv': 'roleVersion' },
+            ExpressionAttributeValues: { ':role': role, ':rv': current.roleVersion, ':next': after.roleVersion },
+            ...ALL_OLD
+          }
+        },
+        onConditionFailed: (old) => old === undefined ? notFound(`User '${current.email}' not found`) : conflict('The user changed concurrently; retry')
+      }], [event])
+      return publicUser(after)
+    }
+  }
+}
+
+export type UserRepository = ReturnType<typeof createUserRepository>

@@ -1,0 +1,51 @@
+// The audit consumer: the same function serves the AuditConsumerFunction Lambda (SQS event
+// source with ReportBatchItemFailures) and the local poller. Each message is one audit event,
+// persisted with a conditional put, so redelivery is harmless; a message that cannot be parsed
+// or stored is reported as a batch item failure and, after the redrive count, lands in the DLQ.
+import '../domain/formats.js'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { AuditEventSchema, type AuditEvent } from '../domain/audit.js'
+import type { AuditRepository } from '../repositories/audit-repository.js'
+
+export interface SqsRecord { messageId: string; body: string; receiptHandle?: string; attributes?: Record<string, string> }
+export interface SqsEvent { Records: SqsRecord[] }
+export interface SqsBatchResponse { batchItemFailures: Array<{ itemIdentifier: string }> }
+
+const checkEvent = TypeCompiler.Compile(AuditEventSchema)
+
+export class PoisonMessage extends Error {}
+
+export function parseAuditMessage (body: string): AuditEvent {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    throw new PoisonMessage('message body is not JSON')
+  }
+  if (!checkEvent.Check(value)) {
+    const first = checkEvent.Errors(value).First()
+    throw new PoisonMessage(`message is not an audit event: ${first?.path ?? ''} ${first?.message ?? ''}`)
+  }
+  return value
+}
+
+export interface ConsumerLogger { info(obj: object, msg: string): void; error(obj: object, msg: string): void }
+
+export function createAuditConsumer (deps: { audit: AuditRepository; log: ConsumerLogger }) {
+  return async function handleAuditBatch (event: SqsEvent): Promise<SqsBatchResponse> {
+    const failures: Array<{ itemIdentifier: string }> = []
+    await Promise.all(event.Records.map(async (record) => {
+      try {
+        const audit = parseAuditMessage(record.body)
+        const outcome = await deps.audit.put(audit)
+        // The event is safe in the log: its outbox item (if the publisher did not get to it) can go.
+        await deps.audit.deleteOutbox(audit.eventId)
+        deps.log.info({ eventId: audit.eventId, action: audit.action, outcome }, 'audit event persisted')
+      } catch (err) {
+        deps.log.error({ err, messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount }, 'audit message not persisted')
+        failures.push({ itemIdentifier: record.messageId })
+      }
+    }))
+    return { batchItemFailures: failures }
+  }
+}

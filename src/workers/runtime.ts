@@ -1,0 +1,62 @@
+// The background handlers, built from a validated config without Fastify: the Lambda entry points
+// and the local dev workers construct them the same way.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { SQSClient } from '@aws-sdk/client-sqs'
+import type { Config } from '../config.js'
+import { createDocumentClient, createSqsClient } from '../aws.js'
+import { createAuditRepository } from '../repositories/audit-repository.js'
+import { createStore } from '../repositories/store.js'
+import { createSegmentRepository } from '../repositories/segment-repository.js'
+import { createFeatureRepository } from '../repositories/feature-repository.js'
+import { createAuditConsumer, type ConsumerLogger } from './audit-consumer.js'
+import { createAuditPublisher } from './audit-publisher.js'
+import { createOutboxSweeper } from './outbox-sweeper.js'
+import { createScheduler } from './scheduler.js'
+import { v7 as uuidv7 } from 'uuid'
+
+export interface WorkerLogger extends ConsumerLogger { warn(obj: object, msg: string): void }
+
+export interface WorkerDeps {
+  config: Config
+  log: WorkerLogger
+  dynamo?: DynamoDBDocumentClient
+  sqs?: SQSClient
+  now?: () => number
+}
+
+export function createWorkers (deps: WorkerDeps) {
+  const now = deps.now ?? Date.now
+  const doc = deps.dynamo ?? createDocumentClient(deps.config)
+  const sqs = deps.sqs ?? createSqsClient(deps.config)
+  const tableName = deps.config.TABLE_NAME
+  const audit = createAuditRepository({ doc, tableName })
+  const publisher = createAuditPublisher({ sqs, queueUrl: deps.config.AUDIT_QUEUE_URL, log: deps.log })
+  const store = createStore({ doc, tableName, now, ids: { eventId: () => uuidv7() }, publisher, sweepAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
+  const segments = createSegmentRepository(store)
+  const features = createFeatureRepository(store, { segments })
+  const consume = createAuditConsumer({ audit, log: deps.log })
+  const sweep = createOutboxSweeper({ audit, publishOrThrow: publisher.publishOrThrow, now, minAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
+  const schedule = createScheduler({ store, features, log: deps.log })
+  return {
+    doc,
+    sqs,
+    audit,
+    consume,
+    sweep,
+    schedule,
+    /** The MaintenanceFunction's work: both jobs, one failing does not stop the other. */
+    async maintain () {
+      const [outbox, schedules] = await Promise.allSettled([sweep(), schedule()])
+      return {
+        outbox: outbox.status === 'fulfilled' ? outbox.value : { error: String(outbox.reason) },
+        schedules: schedules.status === 'fulfilled' ? schedules.value : { error: String(schedules.reason) }
+      }
+    },
+    destroy () {
+      if (deps.dynamo === undefined) doc.destroy()
+      if (deps.sqs === undefined) sqs.destroy()
+    }
+  }
+}
+
+export type Workers = ReturnType<typeof createWorkers>

@@ -1,0 +1,105 @@
+// Test harness (CONVENTIONS.md §10): build(t) starts an in-memory local stack (dynalite with
+// transactions + local SQS) and the app on it, and tears both down when the test ends.
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import app, { type AppOptions } from '../src/app.js'
+import { serverOptions } from '../src/core.js'
+import { startLocalStack, type LocalStack } from '../src/local/stack.js'
+import { createWorkers, type Workers } from '../src/workers/runtime.js'
+import { startSqsPoller, type Poller } from '../src/local/workers.js'
+import { loadConfig } from '../src/config.js'
+
+export interface Teardown { teardown(fn: () => unknown): void }
+
+export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' }
+export const CLIENT_PASSWORD = 'purple monkey dishwasher 42'
+
+export interface TestContext {
+  app: FastifyInstance
+  stack: LocalStack
+  env: Record<string, string>
+  workers: Workers
+  /** Log in (creating the user when needed) and return the Authorization header value. */
+  loginAs(role: 'ADMIN' | 'CLIENT', email?: string): Promise<string>
+  /** Start the audit consumer (an SQS poller calling the Lambda handler). */
+  startConsumer(): Poller
+}
+
+export async function startStack (t: Teardown, opts: { visibilityTimeoutSeconds?: number } = {}): Promise<LocalStack> {
+  const stack = await startLocalStack({ tableName: 'switchyard-test', visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 1 })
+  t.teardown(() => stack.close())
+  return stack
+}
+
+export function testEnv (stack: LocalStack, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    TABLE_NAME: 'switchyard-test',
+    DYNAMODB_ENDPOINT: stack.dynamoEndpoint,
+    SQS_ENDPOINT: stack.sqsEndpoint,
+    AUDIT_QUEUE_URL: stack.queueUrl,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'silent',
+    EVAL_CACHE_TTL_MS: '0',
+    ...extra
+  }
+}
+
+export async function build (t: Teardown, opts: { env?: Record<string, string>; app?: Omit<AppOptions, 'env'>; stack?: LocalStack } = {}): Promise<TestContext> {
+  const stack = opts.stack ?? await startStack(t)
+  const env = testEnv(stack, opts.env)
+  const fastify = Fastify(serverOptions(env.LOG_LEVEL ?? 'silent'))
+  await fastify.register(app, { env, docsUi: false, ...opts.app })
+  await fastify.ready()
+  t.teardown(() => fastify.close())
+  const workers = createWorkers({ config: loadConfig(env), log: fastify.log })
+  t.teardown(() => workers.destroy())
+
+  const tokens = new Map<string, string>()
+  async function loginAs (role: 'ADMIN' | 'CLIENT', email?: string): Promise<string> {
+    const who = email ?? (role === 'ADMIN' ? ADMIN.email : 'client@example.com')
+    const cached = tokens.get(who)
+    if (cached !== undefined) return cached
+    const password = role === 'ADMIN' && who === ADMIN.email ? ADMIN.password : CLIENT_PASSWORD
+    if (who !== ADMIN.email) {
+      const signup = await fastify.inject({ method: 'POST', url: '/auth/signup', payload: { username: who.split('@')[0], email: who, password } })
+      if (signup.statusCode !== 201 && signup.statusCode !== 409) throw new Error(`signup failed: ${signup.body}`)
+      if (role === 'ADMIN') await fastify.users.setRole(who, 'ADMIN', { actor: 'test' })
+    }
+    const res = await fastify.inject({ method: 'POST', url: '/auth/login', payload: { email: who, password } })
+    if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`)
+    const header = `Bearer ${(res.json() as { access_token: string }).access_token}`
+    tokens.set(who, header)
+    return header
+  }
+
+  function startConsumer (): Poller {
+    const poller = startSqsPoller({ sqs: workers.sqs, queueUrl: stack.queueUrl, handler: workers.consume, waitTimeSeconds: 1 })
+    t.teardown(() => poller.close())
+    return poller
+  }
+
+  return { app: fastify, stack, env, workers, loginAs, startConsumer }
+}
+
+/** Poll until `check` returns a truthy value or the deadline passes (no sleeps as synchronization). */
+export async function eventually<T> (check: () => Promise<T | undefined | false | null>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000)
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await check()
+      if (v !== undefined && v !== false && v !== null) return v
+    } catch (err) {
+      last = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last !== undefined ? `: ${String(last)}` : ''}`)
+    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 50))
+  }
+}
+
+export function json<T = Record<string, unknown>> (res: LightMyRequestResponse): T {
+  return res.json() as T
+}
