@@ -1,0 +1,13 @@
+// The evaluation surface alone (EvaluateFunction on AWS): the shared core plugins plus the
+// evaluation routes, and nothing else on the hot path. Read-only: it never writes.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { registerCore, type CoreOptions } from './core.js'
+import evaluateRoutes from '../routes/evaluate.js'
+
+async function evaluateApp (fastify: FastifyInstance, opts: CoreOptions) {
+  await registerCore(fastify, opts)
+  await fastify.register(evaluateRoutes, { prefix: '/features' })
+}
+
+export default fp(evaluateApp, { name: 'switchyard-evaluate' })
