@@ -12,6 +12,8 @@ import auditRoutes from '../routes/audit.js'
 import environmentRoutes from '../routes/environments.js'
 import userRoutes from '../routes/users.js'
 import healthRoutes from '../routes/health.js'
+import segmentRoutes from '../routes/segments.js'
+import explainRoutes from '../routes/explain.js'
 
 export interface AppOptions extends CoreOptions {
   /** Seed environments and the ADMIN_EMAIL account on ready (default true). */
@@ -29,6 +31,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(evaluateRoutes, { prefix: '/features' })
   await fastify.register(featureRoutes, { prefix: '/features' })
   await fastify.register(auditRoutes, { prefix: '/features' })
+  await fastify.register(explainRoutes, { prefix: '/features' })
+  await fastify.register(segmentRoutes, { prefix: '/segments' })
   await fastify.register(environmentRoutes, { prefix: '/environments' })
   await fastify.register(userRoutes, { prefix: '/users' })
   await fastify.register(healthRoutes, { prefix: '/health' })

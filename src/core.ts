@@ -35,9 +35,10 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     maxAge: 600
   })
   await fastify.register(rateLimit, { global: false })
+  // Shed load (503 + Retry-After) when the event loop is badly delayed, instead of timing out
+  // every request. Utilization is not used: a busy, healthy server runs near 100 %.
   await fastify.register(underPressure, {
-    maxEventLoopDelay: 1000,
-    maxEventLoopUtilization: 0.98,
+    maxEventLoopDelay: fastify.config.SHED_EVENT_LOOP_DELAY_MS,
     pressureHandler: () => { throw serviceUnavailable('Server is overloaded; retry shortly', 1) },
     exposeStatusRoute: false
   })

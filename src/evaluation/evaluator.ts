@@ -1,6 +1,6 @@
 // Evaluation service: loads flag definitions (one GetItem each, through a per-process cache) and
 // runs the pure engine. Shared by the REST route, OFREP and the Lambda evaluate function.
-import { evaluate } from '../domain/evaluate.js'
+import { evaluate, explain, type Explanation } from '../domain/evaluate.js'
 import type { EvaluationContext, EvaluationResult, FlagDefinition } from '../domain/model.js'
 import { TtlLru } from './cache.js'
 
@@ -60,6 +60,14 @@ export function createEvaluator (opts: EvaluatorOptions) {
       }
       const deps = def.prerequisites.length > 0 ? await withPrerequisites(def, env) : new Map<string, FlagDefinition>()
       return { result: run(def, context, deps), definition: def }
+    },
+
+    /** The evaluation with its trace (admin explain route); reads the store, not the cache. */
+    async explain (flag: string, env: string, context: EvaluationContext): Promise<Explanation | undefined> {
+      const def = await opts.source.getDefinition(flag, env)
+      if (def === undefined) return undefined
+      const deps = await withPrerequisites(def, env)
+      return explain(def, context, { now: opts.now(), prerequisite: (k) => deps.get(k) })
     },
 
     /** Every flag of an environment, page by page from GSI1 (never a Scan). */

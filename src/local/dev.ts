@@ -1,7 +1,7 @@
 // Everything `npm run dev` runs in one process: the local stack (unless endpoints are given), the
 // app on HOST:PORT, and the workers the Lambdas run on AWS (audit consumer via an SQS poller,
 // outbox sweeper and scheduler on a timer).
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -67,6 +67,12 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     ]
     closers.push(async () => { await Promise.all(pollers.map((p) => p.close())) })
     await server.listen({ host: config.HOST, port: config.PORT })
+    // Lets `npm run create-admin` reach this process's engine instead of the locked LevelDB files.
+    if (stack !== undefined && rawEnv.DYNAMODB_ENDPOINT === undefined) {
+      const marker = join(dataDir, 'running.json')
+      await writeFile(marker, JSON.stringify({ pid: process.pid, dynamoEndpoint: stack.dynamoEndpoint }) + '\n')
+      closers.push(() => rm(marker, { force: true }))
+    }
     const address = server.server.address()
     if (address === null || typeof address === 'string') throw new Error('server did not bind a TCP port')
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
