@@ -12,6 +12,7 @@ import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
 import repositoriesPlugin, { type RepositoriesPluginOptions } from '../plugins/repositories.js'
 import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import authPlugin from '../plugins/auth.js'
+import apiKeysPlugin from '../plugins/api-keys.js'
 import evaluatorPlugin from '../plugins/evaluator.js'
 import { ProblemSchema } from './schemas/common.js'
 import { serviceUnavailable } from './domain/errors.js'
@@ -34,7 +35,15 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     exposedHeaders: ['etag', 'retry-after', 'location'],
     maxAge: 600
   })
-  await fastify.register(rateLimit, { global: false })
+  await fastify.register(rateLimit, {
+    global: false,
+    // Per service credential when one is sent (the key id part of an API key), else per address.
+    keyGenerator: function rateLimitKey (request) {
+      const header = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, '')
+      const key = typeof header === 'string' && header.startsWith('sy_') ? header.split('_').slice(0, 2).join('_') : undefined
+      return key !== undefined ? `key:${key}` : `ip:${request.ip}`
+    }
+  })
   // Shed load (503 + Retry-After) when the event loop is badly delayed, instead of timing out
   // every request. Utilization is not used: a busy, healthy server runs near 100 %.
   await fastify.register(underPressure, {
@@ -46,6 +55,7 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   await fastify.register(repositoriesPlugin, { now: opts.now, ids: opts.ids })
   await fastify.register(auditPublisherPlugin)
   await fastify.register(authPlugin)
+  await fastify.register(apiKeysPlugin)
   await fastify.register(evaluatorPlugin)
 }
 
