@@ -25,6 +25,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     requireRole: (...roles: Role[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** Evaluation routes only: ADMIN or CLIENT users, or an API key (its environment is checked by the route). */
+    requireEvaluationAccess: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
     issueToken: (user: { email: string; role: Role; roleVersion: number }) => string
     apiKeyVerifier?: ApiKeyVerifier
   }
@@ -77,8 +79,9 @@ async function authPlugin (fastify: FastifyInstance) {
     return async function checkRole (request: FastifyRequest) {
       const p = request.user
       if (p === undefined || p === null) throw unauthorized()
+      // API keys are credentials for evaluation only (requireEvaluationAccess), never for reads or admin.
+      if (p.kind === 'apiKey') throw forbidden('API keys can only evaluate flags')
       if (!roles.includes(p.role)) throw forbidden(`This route requires role ${roles.join(' or ')}`)
-      if (p.kind === 'apiKey' && !roles.includes('CLIENT')) throw forbidden('API keys can only evaluate flags')
       if (p.kind === 'user' && !roles.includes('CLIENT')) {
         // Admin routes are not the hot path: confirm the account still holds the role the token
         // was issued for, so a demoted or deleted admin's token stops working at once.
@@ -86,6 +89,13 @@ async function authPlugin (fastify: FastifyInstance) {
         if (user === undefined || user.role !== 'ADMIN' || user.roleVersion !== p.rv) throw unauthorized('Token no longer valid for this account; log in again')
       }
     }
+  })
+
+  fastify.decorate('requireEvaluationAccess', async function requireEvaluationAccess (request: FastifyRequest) {
+    const p = request.user
+    if (p === undefined || p === null) throw unauthorized()
+    if (p.kind === 'apiKey') return
+    if (p.role !== 'ADMIN' && p.role !== 'CLIENT') throw forbidden('This route requires role CLIENT or ADMIN')
   })
 }
 

@@ -13,7 +13,7 @@ export function isEnabled (type: string | undefined, r: EvaluationResult): boole
 export default async function evaluateRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   fastify.post('/evaluate', {
-    onRequest: [fastify.authenticate, fastify.requireRole('CLIENT', 'ADMIN')],
+    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess],
     config: { rateLimit: { max: fastify.config.RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 } },
     schema: {
       tags: ['evaluation'], summary: 'Evaluate one flag for a context',

@@ -12,6 +12,8 @@ import auditRoutes from '../routes/audit.js'
 import environmentRoutes from '../routes/environments.js'
 import userRoutes from '../routes/users.js'
 import healthRoutes from '../routes/health.js'
+import apiKeyRoutes from '../routes/api-keys.js'
+import ofrepRoutes from '../routes/ofrep.js'
 import segmentRoutes from '../routes/segments.js'
 import explainRoutes from '../routes/explain.js'
 
@@ -36,6 +38,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(environmentRoutes, { prefix: '/environments' })
   await fastify.register(userRoutes, { prefix: '/users' })
   await fastify.register(healthRoutes, { prefix: '/health' })
+  await fastify.register(apiKeyRoutes, { prefix: '/api-keys' })
+  await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
 }
 
 export default fp(app, { name: 'switchyard' })

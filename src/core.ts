@@ -40,7 +40,7 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     // Per service credential when one is sent (the key id part of an API key), else per address.
     keyGenerator: function rateLimitKey (request) {
       const header = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, '')
-      const key = typeof header === 'string' && header.startsWith('sy_') ? header.split('_').slice(0, 2).join('_') : undefined
+      const key = typeof header === 'string' && header.startsWith('sy_') ? header.split('_').slice(0, 3).join('_') : undefined
       return key !== undefined ? `key:${key}` : `ip:${request.ip}`
     }
   })

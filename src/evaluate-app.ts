@@ -4,10 +4,12 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'
 import evaluateRoutes from '../routes/evaluate.js'
+import ofrepRoutes from '../routes/ofrep.js'
 
 async function evaluateApp (fastify: FastifyInstance, opts: CoreOptions) {
   await registerCore(fastify, opts)
   await fastify.register(evaluateRoutes, { prefix: '/features' })
+  await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
 }
 
 export default fp(evaluateApp, { name: 'switchyard-evaluate' })

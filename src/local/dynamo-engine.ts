@@ -28,10 +28,16 @@
  * - Atomicity and durability: if every item passes, all recorded writes are committed in ONE
  *   LevelDB batch with `sync: true`, so a crash or SIGKILL leaves either the whole transaction or
  *   nothing, and an acknowledged transaction is on disk.
+ * - ClientRequestToken idempotency, as DynamoDB (and DynamoDB Local) do it: the AWS SDK puts a
+ *   token on every TransactWriteItems and re-sends the same request when it retries, so a retry of
+ *   a transaction that committed (response lost, timeout) must succeed without applying it again.
+ *   A token whose transaction committed is remembered for 10 minutes after completion: the same
+ *   request again succeeds with no changes, a different request with that token is answered with
+ *   IdempotentParameterMismatchException. A cancelled transaction leaves no token behind; a second
+ *   request with the token of one still in flight waits for it (DynamoDB Local does the same).
+ *   Tokens live in memory, so they are forgotten when the engine restarts.
  *
  * Not supported / simplifications
- * - ClientRequestToken idempotency is accepted and ignored: a retried request with the same token
- *   is executed again (DynamoDB would return the first result for 10 minutes).
  * - ReturnConsumedCapacity / ReturnItemCollectionMetrics are accepted and ignored.
  * - The 4 MB aggregate transaction size limit and TransactionConflictException (DynamoDB rejects a
  *   transaction conflicting with another in-flight one; here the second one simply waits for the
@@ -371,9 +377,74 @@ function keysByTable(planned: { table: Table; key: string }[]): Map<string, stri
   return map
 }
 
+const CLIENT_TOKEN_WINDOW_MS = 10 * 60_000
+
+interface ClientToken {
+  fingerprint: string
+  /** Set once the transaction committed; until then `pending` settles when it finishes. */
+  expires?: number
+  pending?: Promise<unknown>
+}
+
+const clientTokensByStore = new WeakMap<Store, Map<string, ClientToken>>()
+
+/** The request minus its token, with object keys sorted, to compare a replay with the original. */
+function requestFingerprint(raw: Record<string, unknown>): string {
+  const canonical = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(canonical)
+    if (v === null || typeof v !== 'object') return v
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+  }
+  const { ClientRequestToken: _token, ...rest } = raw
+  return JSON.stringify(canonical(rest))
+}
+
 async function transactWriteItems(store: Store, raw: any): Promise<Record<string, unknown>> {
   const data = validateRequest(raw, transactWriteTypes, store)
+  const token: unknown = data.ClientRequestToken
+  if (typeof token !== 'string') return executeTransactWrite(store, data)
 
+  let tokens = clientTokensByStore.get(store)
+  if (tokens === undefined) clientTokensByStore.set(store, tokens = new Map())
+  const now = Date.now()
+  // Completed tokens are (nearly) in insertion order; drop the expired ones at the front.
+  for (const [key, entry] of tokens) {
+    if (entry.expires === undefined || entry.expires > now) break
+    tokens.delete(key)
+  }
+  const fingerprint = requestFingerprint(raw)
+  for (;;) {
+    const seen = tokens.get(token)
+    if (seen === undefined || (seen.expires !== undefined && seen.expires <= now)) break
+    if (seen.fingerprint !== fingerprint) {
+      throw apiError('com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException',
+        'Transaction with the given request token has different parameters than the original request')
+    }
+    if (seen.expires !== undefined) return {} // committed before: succeed without applying it again
+    await seen.pending?.catch(() => {})
+  }
+
+  const entry: ClientToken = { fingerprint }
+  const run = executeTransactWrite(store, data)
+  entry.pending = run
+  tokens.delete(token)
+  tokens.set(token, entry)
+  try {
+    const result = await run
+    entry.expires = Date.now() + CLIENT_TOKEN_WINDOW_MS
+    entry.pending = undefined
+    // Re-insert so the map stays ordered by completion time for the purge above.
+    tokens.delete(token)
+    tokens.set(token, entry)
+    return result
+  }
+  catch (err) {
+    if (tokens.get(token) === entry) tokens.delete(token)
+    throw err
+  }
+}
+
+async function executeTransactWrite(store: Store, data: any): Promise<Record<string, unknown>> {
   const entries = (data.TransactItems as any[]).map((member) => {
     const present = writeKinds.filter((k) => member[k] != null)
     if (present.length !== 1) {

@@ -212,9 +212,11 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
     return ops
   }
 
+  const refCountDeltas = new WeakMap<WriteOp, { segment: string; delta: number }>()
+
   /** Count a flag environment's use of a segment on the segment item, so delete can refuse atomically. */
   function segmentRefCountOp (segment: string, delta: number): WriteOp {
-    return {
+    const op: WriteOp = {
       item: {
         Update: {
           TableName: tableName,
@@ -227,6 +229,23 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       },
       onConditionFailed: () => badRequest(`Segment '${segment}' does not exist`, [{ path: '/rules', message: `unknown segment '${segment}'` }])
     }
+    refCountDeltas.set(op, { segment, delta })
+    return op
+  }
+
+  /**
+   * A transaction may touch an item only once (DynamoDB rejects it with a ValidationException), so
+   * the refCount changes of a segment used in several environments are folded into one ADD.
+   */
+  function foldRefCounts (ops: WriteOp[]): WriteOp[] {
+    const deltas = new Map<string, number>()
+    const rest: WriteOp[] = []
+    for (const op of ops) {
+      const ref = refCountDeltas.get(op)
+      if (ref === undefined) rest.push(op)
+      else deltas.set(ref.segment, (deltas.get(ref.segment) ?? 0) + ref.delta)
+    }
+    return [...rest, ...[...deltas].filter(([, d]) => d !== 0).map(([segment, d]) => segmentRefCountOp(segment, d))]
   }
 
   function envExistsCheck (env: string): WriteOp {
@@ -286,9 +305,11 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       try {
         return await attempt(feature, meta.ifMatch ?? current)
       } catch (err) {
-        if (err instanceof VersionRace && i < 10) continue
-        if (err instanceof VersionRace) throw conflict(`Feature '${name}' is changing too fast; retry`)
-        throw err
+        if (!(err instanceof VersionRace)) throw err
+        // Every lost race means another writer committed, so N concurrent writers need at most N
+        // attempts; the jittered pause keeps them from re-reading in lockstep.
+        if (i + 1 >= MAX_VERSION_ATTEMPTS) throw conflict(`Feature '${name}' is changing too fast; retry`)
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** i)))
       }
     }
   }
@@ -329,7 +350,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
         environments: Object.fromEntries(envNames.map((env) => [env, { ...input.environments[env], version: 1, updatedAt: at, updatedBy: meta.actor }]))
       }
       const event = buildAuditEvent({ subject: input.name, feature: input.name, action: 'FEATURE_CREATED', actor: meta.actor, before: null, after: result, requestId: meta.requestId }, ids, now)
-      await store.commit(ops, [event])
+      await store.commit(foldRefCounts(ops), [event])
       return result
     },
 
@@ -430,7 +451,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       await withVersion(name, meta, async (item, expected) => {
         const envs = await getEnvItems(name)
         const before = { ...toFeature(item), environments: Object.fromEntries(envs.map((e) => [e.environment as string, toEnvConfig(e)])) }
-        const ops: WriteOp[] = [
+        const ops: WriteOp[] = foldRefCounts([
           {
             item: {
               Delete: {
@@ -448,7 +469,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
             { item: { Delete: { TableName: tableName, Key: featureEnvKey(name, e.environment as string) } } },
             ...sideItemOps(name, e.environment as string, toEnvConfig(e), undefined)
           ])
-        ]
+        ])
         if (ops.length > 99) throw conflict(`Feature '${name}' has too many environment items to delete in one transaction`)
         const event = buildAuditEvent({ subject: name, feature: name, action: 'FEATURE_DELETED', actor: meta.actor, before, after: null, requestId: meta.requestId }, ids, now)
         await store.commit(ops, [event])
@@ -512,6 +533,8 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
     bumpFeature
   }
 }
+
+const MAX_VERSION_ATTEMPTS = 32
 
 /** Internal signal: the aggregate moved between read and commit; the caller retries. */
 export class VersionRace extends Error {}

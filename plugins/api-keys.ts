@@ -1,0 +1,51 @@
+// API keys: decorates `fastify.apiKeys` (the repository) and fills the auth plugin's
+// `apiKeyVerifier` slot. Lookups are cached per process for a short TTL, so the evaluation hot
+// path costs no read per request; a revocation committed through this process drops the entry at
+// once (store.onCommit), other processes (other Lambda instances) stop accepting it within the TTL.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { createApiKeyRepository, parseSecret, secretMatches, type ApiKeyRecord, type ApiKeyRepository } from '../src/repositories/api-key-repository.js'
+import { TtlLru } from '../src/evaluation/cache.js'
+import type { ApiKeyVerifier, Principal } from './auth.js'
+
+declare module 'fastify' {
+  interface FastifyInstance { apiKeys: ApiKeyRepository }
+}
+
+export interface ApiKeysPluginOptions {
+  /** How long a verified (or unknown) key id is trusted without a read; default 10 s. */
+  cacheTtlMs?: number
+  /** Bound on cached key ids (unknown ids are cached too, so garbage keys cost one read each per TTL). */
+  cacheMaxEntries?: number
+}
+
+export const DEFAULT_API_KEY_CACHE_TTL_MS = 10_000
+
+export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>, cache: TtlLru<ApiKeyRecord | null>): ApiKeyVerifier {
+  return {
+    async verify (secret: string): Promise<Principal | undefined> {
+      const parsed = parseSecret(secret)
+      if (parsed === undefined) return undefined
+      const record = await cache.get(parsed.keyId, async () => (await repo.getRecord(parsed.keyId)) ?? null)
+      if (record === null || !secretMatches(record, secret)) return undefined
+      if (record.revokedAt !== undefined || record.environment !== parsed.environment) return undefined
+      return { kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment }
+    }
+  }
+}
+
+async function apiKeysPlugin (fastify: FastifyInstance, opts: ApiKeysPluginOptions) {
+  const repo = createApiKeyRepository(fastify.store)
+  const cache = new TtlLru<ApiKeyRecord | null>({
+    ttlMs: opts.cacheTtlMs ?? DEFAULT_API_KEY_CACHE_TTL_MS,
+    maxEntries: opts.cacheMaxEntries ?? 10_000,
+    now: fastify.clock
+  })
+  fastify.store.onCommit(function invalidateApiKeys (keys) {
+    for (const k of keys) if (k.PK.startsWith('APIKEY#')) cache.delete(k.PK.slice('APIKEY#'.length))
+  })
+  fastify.decorate('apiKeys', repo)
+  fastify.decorate('apiKeyVerifier', createApiKeyVerifier(repo, cache))
+}
+
+export default fp(apiKeysPlugin, { name: 'api-keys', dependencies: ['repositories', 'auth'] })

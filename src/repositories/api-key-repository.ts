@@ -1,0 +1,194 @@
+// Environment-scoped API keys (DESIGN.md §3, §6). The secret is shown once and never stored:
+// the item `APIKEY#{keyId}` holds its SHA-256 digest. The key id is part of the secret, so
+// verification is one GetItem and a constant-time digest comparison, never a Scan.
+//
+// Secret format: `sy_{environment}_{keyId}_{random}`
+//   - `sy_` and the environment make a leaked key recognisable (and greppable by secret scanners);
+//     environment names never contain "_" (ENV_NAME_PATTERN), so the parts split unambiguously;
+//   - keyId: 12 hex digits of creation time (ms) + 8 random hex digits, so the GSI1 listing comes
+//     back in creation order and ids stay unguessable enough not to leak the key count;
+//   - random: 32 bytes from the CSPRNG, base64url (43 characters, 256 bits).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import type { Store } from './store.js'
+import { ALL_OLD } from './store.js'
+import { apiKeyKey, apiKeyListKeys, environmentKey } from './keys.js'
+import { buildAuditEvent } from '../domain/audit.js'
+import { badRequest, notFound } from '../domain/errors.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import type { WriteMeta } from './feature-repository.js'
+
+export const API_KEY_SECRET_PREFIX = 'sy_'
+const SECRET_PATTERN = /^sy_([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)_([0-9a-f]{20})_([A-Za-z0-9_-]{43})$/
+const KEY_ID_PATTERN = /^[0-9a-f]{20}$/
+
+/** What the API shows about a key; never the secret or its digest. */
+export interface ApiKey {
+  id: string
+  name: string
+  environment: string
+  role: 'CLIENT'
+  createdAt: string
+  createdBy: string
+  revokedAt?: string
+  revokedBy?: string
+}
+
+/** The stored record, as the verifier needs it. */
+export interface ApiKeyRecord extends ApiKey {
+  digest: string
+}
+
+export interface CreatedApiKey extends ApiKey {
+  /** The secret, returned once by create and never again. */
+  key: string
+}
+
+export function digestOf (secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex')
+}
+
+/** The parts of a well-formed secret, or undefined (checked before any read). */
+export function parseSecret (secret: string): { environment: string; keyId: string } | undefined {
+  const m = SECRET_PATTERN.exec(secret)
+  return m === null ? undefined : { environment: m[1], keyId: m[2] }
+}
+
+export function isKeyId (id: string): boolean {
+  return KEY_ID_PATTERN.test(id)
+}
+
+/** Constant-time comparison of the presented secret's digest with the stored one. */
+export function secretMatches (record: Pick<ApiKeyRecord, 'digest'>, secret: string): boolean {
+  const presented = Buffer.from(digestOf(secret), 'hex')
+  const stored = Buffer.from(record.digest, 'hex')
+  return stored.length === presented.length && timingSafeEqual(stored, presented)
+}
+
+export function publicApiKey (r: ApiKeyRecord | (ApiKey & Record<string, unknown>)): ApiKey {
+  const out: ApiKey = { id: r.id, name: r.name, environment: r.environment, role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy }
+  if (typeof r.revokedAt === 'string') out.revokedAt = r.revokedAt
+  if (typeof r.revokedBy === 'string') out.revokedBy = r.revokedBy
+  return out
+}
+
+function toRecord (item: Record<string, unknown>): ApiKeyRecord {
+  return { ...publicApiKey(item as unknown as ApiKey & Record<string, unknown>), digest: String(item.digest) }
+}
+
+class AlreadyRevoked extends Error {}
+
+export interface ApiKeyRepositoryOptions {
+  /** Random bytes source (tests may pin it); defaults to node:crypto randomBytes. */
+  random?: (size: number) => Buffer
+}
+
+export function createApiKeyRepository (store: Store, opts: ApiKeyRepositoryOptions = {}) {
+  const { doc, tableName, now, ids } = store
+  const random = opts.random ?? randomBytes
+
+  function newKeyId (at: number): string {
+    return Math.floor(at).toString(16).padStart(12, '0').slice(-12) + random(4).toString('hex')
+  }
+
+  return {
+    /** Create a key for a registered environment; the only time the secret exists in clear. */
+    async create (input: { name: string; environment: string }, meta: WriteMeta): Promise<CreatedApiKey> {
+      const at = now()
+      const id = newKeyId(at)
+      const secret = `${API_KEY_SECRET_PREFIX}${input.environment}_${id}_${random(32).toString('base64url')}`
+      const key: ApiKey = { id, name: input.name, environment: input.environment, role: 'CLIENT', createdAt: new Date(at).toISOString(), createdBy: meta.actor }
+      const event = buildAuditEvent({
+        subject: `apikey:${id}`, environment: input.environment, action: 'API_KEY_CREATED', actor: meta.actor, before: null, after: key, requestId: meta.requestId
+      }, ids, now)
+      await store.commit([
+        {
+          item: { ConditionCheck: { TableName: tableName, Key: environmentKey(input.environment), ConditionExpression: 'attribute_exists(PK)' } },
+          onConditionFailed: () => badRequest(`Environment '${input.environment}' is not registered (see GET /environments)`, [{ path: '/body/environment', message: 'unknown environment' }])
+        },
+        {
+          item: {
+            Put: {
+              TableName: tableName,
+              Item: { ...apiKeyKey(id), ...apiKeyListKeys(id), entity: 'ApiKey', ...key, digest: digestOf(secret) },
+              ConditionExpression: 'attribute_not_exists(PK)'
+            }
+          }
+        }
+      ], [event])
+      return { ...key, key: secret }
+    },
+
+    /** The stored record (with digest) for verification; strongly consistent. */
+    async getRecord (id: string): Promise<ApiKeyRecord | undefined> {
+      if (!isKeyId(id)) return undefined
+      const res = await doc.send(new GetCommand({ TableName: tableName, Key: apiKeyKey(id), ConsistentRead: true }))
+      return res.Item !== undefined ? toRecord(res.Item) : undefined
+    },
+
+    async get (id: string): Promise<ApiKey | undefined> {
+      const r = await this.getRecord(id)
+      return r !== undefined ? publicApiKey(r) : undefined
+    },
+
+    /** One page of keys in creation order, from GSI1 `APIKEYS` (never a Scan). */
+    async list (opts: { limit: number; cursor?: string; environment?: string }): Promise<{ items: ApiKey[]; nextCursor: string | null }> {
+      const start = opts.cursor !== undefined ? decodeCursor(opts.cursor, (v) => typeof v === 'string' && isKeyId(v)) : undefined
+      const items: ApiKey[] = []
+      let ExclusiveStartKey: Record<string, unknown> | undefined = start !== undefined ? { ...apiKeyKey(start), ...apiKeyListKeys(start) } : undefined
+      let last: string | undefined
+      // A filter on environment can leave a page short; keep reading until it is full or done.
+      do {
+        const res = await doc.send(new QueryCommand({
+          TableName: tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': 'APIKEYS' },
+          Limit: opts.limit - items.length,
+          ExclusiveStartKey
+        }))
+        for (const i of res.Items ?? []) {
+          last = String(i.id)
+          if (opts.environment === undefined || i.environment === opts.environment) items.push(publicApiKey(i as unknown as ApiKey & Record<string, unknown>))
+        }
+        ExclusiveStartKey = res.LastEvaluatedKey
+      } while (ExclusiveStartKey !== undefined && items.length < opts.limit)
+      return { items, nextCursor: ExclusiveStartKey !== undefined && last !== undefined ? encodeCursor(last) : null }
+    },
+
+    /** Revoke a key; revoking a revoked key changes nothing and answers its state. */
+    async revoke (id: string, meta: WriteMeta): Promise<ApiKey> {
+      const current = await this.getRecord(id)
+      if (current === undefined) throw notFound(`API key '${id}' not found`)
+      const before = publicApiKey(current)
+      if (before.revokedAt !== undefined) return before
+      const after: ApiKey = { ...before, revokedAt: new Date(now()).toISOString(), revokedBy: meta.actor }
+      const event = buildAuditEvent({
+        subject: `apikey:${id}`, environment: current.environment, action: 'API_KEY_REVOKED', actor: meta.actor, before, after, requestId: meta.requestId
+      }, ids, now)
+      try {
+        await store.commit([{
+          item: {
+            Update: {
+              TableName: tableName,
+              Key: apiKeyKey(id),
+              UpdateExpression: 'SET #ra = :at, #rb = :by',
+              ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#ra)',
+              ExpressionAttributeNames: { '#ra': 'revokedAt', '#rb': 'revokedBy' },
+              ExpressionAttributeValues: { ':at': after.revokedAt, ':by': meta.actor },
+              ...ALL_OLD
+            }
+          },
+          onConditionFailed: (old) => old === undefined ? notFound(`API key '${id}' not found`) : new AlreadyRevoked()
+        }], [event])
+      } catch (err) {
+        // Revoked concurrently by someone else: their revocation (and audit record) stands.
+        if (err instanceof AlreadyRevoked) return (await this.get(id)) ?? before
+        throw err
+      }
+      return after
+    }
+  }
+}
+
+export type ApiKeyRepository = ReturnType<typeof createApiKeyRepository>
