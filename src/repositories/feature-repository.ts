@@ -2,7 +2,7 @@
 // Every write is one transaction through store.commit (changed items + outbox event).
 import { GetCommand, QueryCommand, BatchGetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteOp } from './store.js'
-import { ALL_OLD } from './store.js'
+import { ALL_OLD, TransactionConflict } from './store.js'
 import {
   featureKey, featureEnvKey, featureEnvPartition, featureEnvIndexKeys, envFlagsPartition,
   environmentKey, segmentRefKey, scheduleKey, segmentKey
@@ -305,7 +305,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       try {
         return await attempt(feature, meta.ifMatch ?? current)
       } catch (err) {
-        if (!(err instanceof VersionRace)) throw err
+        if (!(err instanceof VersionRace) && !(err instanceof TransactionConflict)) throw err
         // Every lost race means another writer committed, so N concurrent writers need at most N
         // attempts; the jittered pause keeps them from re-reading in lockstep.
         if (i + 1 >= MAX_VERSION_ATTEMPTS) throw conflict(`Feature '${name}' is changing too fast; retry`)

@@ -6,7 +6,10 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AuditEvent, Clock, IdGenerator } from '../domain/audit.js'
 import { outboxKey } from './keys.js'
-import { serviceUnavailable } from '../domain/errors.js'
+import { AppError, badRequest } from '../domain/errors.js'
+
+/** DynamoDB's limit on the items of one TransactWriteItems. */
+export const MAX_TRANSACTION_ITEMS = 100
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number]
 
@@ -46,7 +49,11 @@ export function outboxItem (event: AuditEvent, createdAt: number, sweepAgeMs: nu
   return { ...outboxKey(event.eventId), entity: 'OutboxEvent', createdAt, sendAfter: createdAt + sweepAgeMs, event }
 }
 
-export class TransactionConflict extends Error {}
+export class TransactionConflict extends AppError {
+  constructor (detail: string) {
+    super(503, 'Service Unavailable', detail, { headers: { 'retry-after': '1' } })
+  }
+}
 
 export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs = 30_000 }: StoreOptions): Store {
   async function commit (ops: WriteOp[], events: AuditEvent[]): Promise<void> {
@@ -57,6 +64,9 @@ export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs =
         Put: { TableName: tableName, Item: outboxItem(e, createdAt, sweepAgeMs), ConditionExpression: 'attribute_not_exists(PK)' }
       }))
     ]
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw badRequest(`This change would touch ${items.length} items; one change can touch at most ${MAX_TRANSACTION_ITEMS} (split it: fewer environments, schedule entries or segments at once)`)
+    }
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }))
     } catch (err) {
@@ -71,7 +81,9 @@ export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs =
           }
         }
         if (reasons.some((r) => r?.Code === 'TransactionConflict')) {
-          throw serviceUnavailable('Concurrent change in progress, retry', 1)
+          // DynamoDB cancels transactions that overlap another one on the same item; nothing was
+          // written. Version-checked writers retry on fresh state; elsewhere it is a 503.
+          throw new TransactionConflict('Concurrent change in progress, retry')
         }
       }
       throw err
