@@ -25,7 +25,8 @@ const TITLES: Record<number, string> = {
 
 export function sendProblem (reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}) {
   for (const [k, v] of Object.entries(headers)) reply.header(k, v)
-  return reply.code(problem.status).type('application/problem+json').send(problem)
+  // Serialized as itself: a route's schema for this status (e.g. /health's 503 report) must not reshape it.
+  return reply.code(problem.status).type('application/problem+json; charset=utf-8').serializer(JSON.stringify).send(problem)
 }
 
 function validationErrors (err: FastifyError): FieldError[] {

@@ -30,6 +30,8 @@ export function closeObjects (schema: unknown, seen = new WeakSet<object>()): un
 }
 
 async function validationPlugin (fastify: FastifyInstance) {
+  // A JSON API: Fastify's built-in text/plain parser would hand handlers a string; make it a 415.
+  fastify.removeContentTypeParser('text/plain')
   const strict = buildAjv(false)
   const lenient = buildAjv(true)
   fastify.setValidatorCompiler(({ schema, httpPart }) => {

@@ -2,6 +2,9 @@
 // transactions + local SQS) and the app on it, and tears both down when the test ends.
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import { randomBytes } from 'node:crypto'
+import type { DestinationStream } from 'pino'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { createDocumentClient } from '../src/aws.js'
 import app, { type AppOptions } from '../src/app.js'
 import { serverOptions } from '../src/core.js'
 import { startLocalStack, type LocalStack } from '../src/local/stack.js'
@@ -47,10 +50,22 @@ export function testEnv (stack: LocalStack, extra: Record<string, string> = {}):
   }
 }
 
-export async function build (t: Teardown, opts: { env?: Record<string, string>; app?: Omit<AppOptions, 'env'>; stack?: LocalStack } = {}): Promise<TestContext> {
+export interface BuildOptions {
+  env?: Record<string, string>
+  app?: Omit<AppOptions, 'env'>
+  stack?: LocalStack
+  /** Capture the app's pino output (serverOptions' logger, redaction included). */
+  logStream?: DestinationStream
+  /** Runs on the bare Fastify instance before the app is registered (e.g. an onRoute hook). */
+  beforeRegister?: (fastify: FastifyInstance) => void
+}
+
+export async function build (t: Teardown, opts: BuildOptions = {}): Promise<TestContext> {
   const stack = opts.stack ?? await startStack(t)
   const env = testEnv(stack, opts.env)
-  const fastify = Fastify(serverOptions(env.LOG_LEVEL ?? 'silent'))
+  const options = serverOptions(env.LOG_LEVEL ?? 'silent')
+  const fastify = Fastify(opts.logStream !== undefined ? { ...options, logger: { ...options.logger, stream: opts.logStream } } : options)
+  opts.beforeRegister?.(fastify)
   await fastify.register(app, { env, docsUi: false, ...opts.app })
   await fastify.ready()
   t.teardown(() => fastify.close())
@@ -103,3 +118,35 @@ export async function eventually<T> (check: () => Promise<T | undefined | false 
 export function json<T = Record<string, unknown>> (res: LightMyRequestResponse): T {
   return res.json() as T
 }
+
+/**
+ * A DocumentClient on the stack that records the wire operation of every command it sends
+ * (GetItemCommand, TransactWriteItemsCommand, …); pass it as `build(t, { app: { dynamo } })`. Destroyed on teardown.
+ */
+export function countingDocumentClient (t: Teardown, stack: LocalStack): { dynamo: DynamoDBDocumentClient; commands: string[] } {
+  const dynamo = createDocumentClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: stack.dynamoEndpoint })
+  const commands: string[] = []
+  dynamo.middlewareStack.add((next, context) => async (args) => {
+    commands.push(String(context.commandName))
+    return await next(args)
+  }, { step: 'initialize', name: 'countCommands' })
+  t.teardown(() => dynamo.destroy())
+  return { dynamo, commands }
+}
+
+/** The assertions expectProblem needs (a tap Test satisfies it). */
+export interface Asserts {
+  equal(found: any, wanted: any, ...rest: any[]): unknown
+  match(found: any, pattern: any, ...rest: any[]): unknown
+}
+
+/** Assert that `res` is an RFC 9457 problem document with `status`; returns the parsed body. */
+export function expectProblem (t: Asserts, res: LightMyRequestResponse, status: number, message = ''): Problem {
+  t.equal(res.statusCode, status, `${message} status ${status}: ${res.body.slice(0, 300)}`)
+  t.match(String(res.headers['content-type']), /^application\/problem\+json/, `${message} problem+json content type`)
+  const body = JSON.parse(res.body) as Problem
+  t.match(body, { type: String, title: String, status, detail: String }, `${message} problem fields`)
+  return body
+}
+
+export interface Problem { type: string; title: string; status: number; detail: string; instance?: string; requestId?: string; errors?: Array<{ path: string; message: string }> }
