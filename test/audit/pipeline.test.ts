@@ -38,7 +38,6 @@ t.test('every change yields exactly one record; a redelivery writes none', async
     const page = await app.audit.list('twice', { order: 'asc', limit: 10 })
     t.equal(page.items.length, 1, 'one record')
     t.equal(page.items[0].eventId, JSON.parse(message.Body!).eventId)
-    t.equal(await app.audit.countOutbox() >= 0, true)
     const outboxLeft = (await app.audit.listOutbox(Number.MAX_SAFE_INTEGER)).filter((e) => e.subject === 'twice')
     t.same(outboxLeft, [], 'the consumer removed the outbox item')
   })
