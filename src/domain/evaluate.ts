@@ -20,7 +20,11 @@
  *
  * Rollouts: `bucket = murmur3_x86_32("{salt}:{value}", 0) % 100000`, salt defaults to the flag
  * name, value is the string form of `context[bucketBy ?? "targetingKey"]` (same attribute lookup
- * as clauses); variants take consecutive bucket ranges in declared order.
+ * as clauses); variants take consecutive bucket ranges in declared order. Stickiness: moving
+ * weight between two ADJACENT variants (always the case with two variants) moves users only from
+ * the donor to the receiver. Between non-adjacent variants the ranges in between shift, so some
+ * of their users move too (never users outside the two, never out of the raised variant) —
+ * DESIGN.md §5's "never moves users between the other variants" holds for adjacent pairs only.
  *
  * Errors (OpenFeature semantics: reason ERROR plus an errorCode; `value`/`variant` are the off
  * variant's, for callers that want a safe value — OpenFeature SDKs use their own default):
@@ -101,12 +105,11 @@ interface VariantServe {
   key: string
   variant: Variant | undefined
 }
-interface RolloutServe {
+/** A rollout carries the murmur3 state after its "{salt}:" prefix (it IS a Murmur3Prefix). */
+interface RolloutServe extends Murmur3Prefix {
   rollout: true
   bucketBy: string
   get: AttributeGetter
-  prefix: string // "{salt}:"
-  hashPrefix: Murmur3Prefix
   upper: number[] // exclusive upper bucket bound of each variant, cumulative
   keys: string[]
   variants: Array<Variant | undefined>
@@ -131,12 +134,16 @@ interface Stage {
   defaultReason: Reason
 }
 
-interface CompiledFlag {
+/** The top-level fields of the definition as compiled (to notice reassignment). */
+type Snapshot = Pick<FlagDefinition, 'flag' | 'enabled' | 'rules' | 'defaultServe' | 'targets' | 'variants' | 'offVariant' | 'prerequisites' | 'schedule' | 'segments'>
+
+interface CompiledFlag extends Snapshot {
   base: FlagDefinition
-  variants: Map<string, Variant>
+  stage0: Stage
+  variantMap: Map<string, Variant>
   off: Variant | undefined
   /** Valid schedule entries sorted by instant, with their instants. */
-  schedule: ScheduledChange[]
+  sortedSchedule: ScheduledChange[]
   scheduleAt: number[]
   /** stages[k]: the flag with the first k scheduled changes applied (compiled lazily). */
   stages: Array<Stage | undefined>
@@ -163,7 +170,7 @@ function compileServe (serve: Serve, flagName: string, variants: Map<string, Var
     }
     if (error === undefined && total !== ROLLOUT_TOTAL) error = `rollout weights sum to ${total}, expected ${ROLLOUT_TOTAL}`
     const prefix = `${r.salt ?? flagName}:`
-    return { rollout: true, bucketBy, get: attributeGetter(bucketBy), prefix, hashPrefix: murmur3Prefix(prefix), upper, keys, variants: vs, error }
+    return { ...murmur3Prefix(prefix), rollout: true, bucketBy, get: attributeGetter(bucketBy), upper, keys, variants: vs, error }
   }
   const key = (serve as { variant: string }).variant
   return { rollout: false, key, variant: variants.get(key) }
@@ -197,24 +204,47 @@ function compileStage (def: FlagDefinition, variants: Map<string, Variant>): Sta
   }
 }
 
+/**
+ * Compiled form of a definition, cached per object. A top-level field reassigned since compiling
+ * (`def.enabled = false`, `def.rules = [...]`) is noticed and recompiles; in-place mutation of
+ * nested arrays/objects is not — treat definitions as immutable.
+ */
 function compile (flag: FlagDefinition): CompiledFlag {
   let c = cache.get(flag)
-  if (c !== undefined) return c
+  if (c !== undefined &&
+    c.enabled === flag.enabled && c.rules === flag.rules && c.defaultServe === flag.defaultServe &&
+    c.targets === flag.targets && c.variants === flag.variants && c.offVariant === flag.offVariant &&
+    c.prerequisites === flag.prerequisites && c.schedule === flag.schedule && c.segments === flag.segments &&
+    c.flag === flag.flag) return c
   const variants = new Map<string, Variant>()
   for (const v of flag.variants ?? []) if (!variants.has(v.key)) variants.set(v.key, v)
   const timed = (flag.schedule ?? [])
     .map((s) => ({ s, at: scheduleInstant(s) }))
     .filter((x) => !Number.isNaN(x.at))
     .sort((a, b) => a.at - b.at)
-  c = {
-    base: flag,
-    variants,
-    off: variants.get(flag.offVariant),
-    schedule: timed.map((x) => x.s),
-    scheduleAt: timed.map((x) => x.at),
-    stages: []
+  const snapshot: Snapshot = {
+    flag: flag.flag,
+    enabled: flag.enabled,
+    rules: flag.rules,
+    defaultServe: flag.defaultServe,
+    targets: flag.targets,
+    variants: flag.variants,
+    offVariant: flag.offVariant,
+    prerequisites: flag.prerequisites,
+    schedule: flag.schedule,
+    segments: flag.segments
   }
-  c.stages[0] = compileStage(flag, variants)
+  const stage0 = compileStage(flag, variants)
+  c = {
+    ...snapshot,
+    base: flag,
+    stage0,
+    variantMap: variants,
+    off: variants.get(flag.offVariant),
+    sortedSchedule: timed.map((x) => x.s),
+    scheduleAt: timed.map((x) => x.at),
+    stages: [stage0]
+  }
   cache.set(flag, c)
   return c
 }
@@ -225,7 +255,7 @@ function stageAt (c: CompiledFlag, now: number): Stage {
   while (k < at.length && at[k] <= now) k++
   let s = c.stages[k]
   if (s === undefined) {
-    s = compileStage(applyChanges(c.base, c.schedule.slice(0, k)), c.variants)
+    s = compileStage(applyChanges(c.base, c.sortedSchedule.slice(0, k)), c.variantMap)
     c.stages[k] = s
   }
   return s
@@ -285,7 +315,7 @@ function serveResult (c: CompiledFlag, s: CompiledServe, ctx: EvaluationContext,
     trace?.push({ step: 'rollout', bucketBy: s.bucketBy, message: `${where}: ${msg}` })
     return errorResult(c, value, msg)
   }
-  const bucket = murmur3_x86_32_after(s.hashPrefix, value) % ROLLOUT_TOTAL
+  const bucket = murmur3_x86_32_after(s, value) % ROLLOUT_TOTAL
   const upper = s.upper
   let i = 0
   while (upper[i] <= bucket) i++
@@ -373,7 +403,7 @@ function run (flag: FlagDefinition, ctx: EvaluationContext, opts: EvaluateOption
   if (ctx === null || typeof ctx !== 'object' || Array.isArray(ctx)) {
     return errorResult(c, 'INVALID_CONTEXT', 'the evaluation context must be an object')
   }
-  const stage = c.scheduleAt.length === 0 ? (c.stages[0] as Stage) : stageAt(c, opts.now)
+  const stage = c.scheduleAt.length === 0 ? c.stage0 : stageAt(c, opts.now)
 
   if (trace !== null) {
     for (const s of dueScheduledChanges(flag, opts.now)) {
@@ -401,7 +431,7 @@ function run (flag: FlagDefinition, ctx: EvaluationContext, opts: EvaluateOption
         ? { step: 'targets', targetingKey: typeof key === 'string' ? key : undefined, matched: false, message: typeof key === 'string' ? `targetingKey "${key}" is not individually targeted` : 'no targetingKey: individual targets skipped' }
         : { step: 'targets', targetingKey: key as string, matched: true, variant, message: `targetingKey "${key as string}" is targeted → "${variant}"` })
     }
-    if (variant !== undefined) return variantResult(c, c.variants.get(variant), variant, 'TARGETING_MATCH', `target:${variant}`)
+    if (variant !== undefined) return variantResult(c, c.variantMap.get(variant), variant, 'TARGETING_MATCH', `target:${variant}`)
   }
 
   const rules = stage.rules
