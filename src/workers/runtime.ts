@@ -16,8 +16,11 @@ import { v7 as uuidv7 } from 'uuid'
 
 export interface WorkerLogger extends ConsumerLogger { warn(obj: object, msg: string): void }
 
+/** What the workers read from the config: no JWT secret, they never sign (see src/lambda/env.ts). */
+export type WorkerConfig = Pick<Config, 'TABLE_NAME' | 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'SQS_ENDPOINT' | 'AUDIT_QUEUE_URL' | 'OUTBOX_SWEEP_AGE_MS'>
+
 export interface WorkerDeps {
-  config: Config
+  config: WorkerConfig
   log: WorkerLogger
   dynamo?: DynamoDBDocumentClient
   sqs?: SQSClient

@@ -1,0 +1,23 @@
+// ApiFunction: the whole Switchyard API (src/app.ts) behind API Gateway HTTP API, payload 2.0.
+// Everything up to app.ready() runs at module load, i.e. in Lambda's init phase; an invocation
+// only pays for its request.
+//
+// Bootstrap on: every cold start seeds the environment registry (conditional puts, idempotent,
+// a few write units per cold start). The first admin is not created here: the template sets no
+// ADMIN_EMAIL/ADMIN_PASSWORD (a password in a function's environment is readable by anyone who can
+// read its configuration); docs/DEPLOY.md creates it with `npm run create-admin -- --aws`.
+//
+// The Swagger UI is off: it serves its assets from files next to its package, which a bundle
+// does not have. /openapi.json is served.
+import Fastify from 'fastify'
+import awsLambdaFastify from '@fastify/aws-lambda'
+import switchyard from '../app.js'
+import { serverOptions } from '../core.js'
+import { appEnv } from './env.js'
+
+const env = await appEnv(process.env)
+
+export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info'))
+await app.register(switchyard, { env, docsUi: false, bootstrap: true })
+export const handler = awsLambdaFastify(app)
+await app.ready()

@@ -1,0 +1,15 @@
+// EvaluateFunction: the evaluation surface alone (src/evaluate-app.ts: POST /features/evaluate and
+// the OFREP routes) behind the same HTTP API. Read-only: its role can only read the table and the
+// JWT secret, so it seeds nothing on start. Init happens at module load (Lambda's init phase).
+import Fastify from 'fastify'
+import awsLambdaFastify from '@fastify/aws-lambda'
+import evaluateApp from '../evaluate-app.js'
+import { serverOptions } from '../core.js'
+import { appEnv } from './env.js'
+
+const env = await appEnv(process.env)
+
+export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info'))
+await app.register(evaluateApp, { env })
+export const handler = awsLambdaFastify(app)
+await app.ready()
