@@ -5,7 +5,7 @@ import {
   FeatureEnvParams, ListFeaturesQuery, PutEnvResponse
 } from '../src/schemas/features.js'
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
-import { toTargeting, enableAtOf, parseIfMatch, etag } from '../src/schemas/targeting.js'
+import { toTargeting, enableAtOf, parseIfMatch, requireIfMatch, etag } from '../src/schemas/targeting.js'
 import { booleanVariants, type EnvTargeting, type FlagType } from '../src/domain/model.js'
 import { badRequest, notFound } from '../src/domain/errors.js'
 import type { FeatureWithEnvironments, WriteMeta } from '../src/repositories/feature-repository.js'
@@ -19,8 +19,13 @@ export function featureView (f: FeatureWithEnvironments) {
   }
 }
 
-function meta (request: FastifyRequest, ifMatch?: string): WriteMeta {
-  return { actor: request.user.sub, requestId: request.id, ifMatch: parseIfMatch(ifMatch) }
+function meta (request: FastifyRequest): WriteMeta {
+  return { actor: request.user.sub, requestId: request.id }
+}
+
+/** For changes to existing state: If-Match is required (428 without it). */
+function guarded (request: FastifyRequest, resource: string): WriteMeta {
+  return { ...meta(request), ifMatch: requireIfMatch(request.headers['if-match'], resource) }
 }
 
 export default async function featureRoutes (app: FastifyInstance) {
@@ -80,10 +85,10 @@ export default async function featureRoutes (app: FastifyInstance) {
     schema: {
       tags: ['features'], summary: 'Change description, tags or variants', security: SECURITY,
       params: FeatureParams, headers: IfMatchHeaders, body: UpdateFeatureBody,
-      response: { 200: FeatureSchema, ...problems(400, 401, 403, 404, 409, 412) }
+      response: { 200: FeatureSchema, ...problems(400, 401, 403, 404, 409, 412, 428) }
     }
   }, async function updateFeature (request, reply) {
-    const f = await fastify.features.update(request.params.flag, request.body, meta(request, request.headers['if-match']))
+    const f = await fastify.features.update(request.params.flag, request.body, guarded(request, `feature '${request.params.flag}'`))
     reply.header('etag', etag(f.version))
     return featureView(f)
   })
@@ -93,10 +98,10 @@ export default async function featureRoutes (app: FastifyInstance) {
     schema: {
       tags: ['features'], summary: 'Delete a flag and all its environment configs (audit history stays)', security: SECURITY,
       params: FeatureParams, headers: IfMatchHeaders,
-      response: { 204: NoContent, ...problems(400, 401, 403, 404, 412) }
+      response: { 204: NoContent, ...problems(400, 401, 403, 404, 412, 428) }
     }
   }, async function deleteFeature (request, reply) {
-    await fastify.features.delete(request.params.flag, meta(request, request.headers['if-match']))
+    await fastify.features.delete(request.params.flag, guarded(request, `feature '${request.params.flag}'`))
     return reply.code(204).send(null)
   })
 
@@ -105,14 +110,17 @@ export default async function featureRoutes (app: FastifyInstance) {
     schema: {
       tags: ['features'], summary: 'Set (create or replace) a flag\'s config in one environment', security: SECURITY,
       params: FeatureEnvParams, headers: IfMatchHeaders, body: EnvConfigBody,
-      response: { 200: PutEnvResponse, ...problems(400, 401, 403, 404, 409, 412) }
+      response: { 200: PutEnvResponse, ...problems(400, 401, 403, 404, 409, 412, 428) }
     }
   }, async function putFeatureEnv (request, reply) {
     const { flag, env } = request.params
     const feature = await fastify.features.getFeatureItem(flag)
     if (feature === undefined) throw notFound(`Feature '${flag}' not found`)
     const targeting = toTargeting(request.body, feature.type as FlagType, '/body')
-    const { config, version } = await fastify.features.putEnv(flag, env, targeting, meta(request, request.headers['if-match']))
+    // Without If-Match this can only create the environment's config, never replace one.
+    const header = request.headers['if-match']
+    const writeMeta: WriteMeta = header === undefined ? { ...meta(request), createOnly: true } : { ...meta(request), ifMatch: parseIfMatch(header) }
+    const { config, version } = await fastify.features.putEnv(flag, env, targeting, writeMeta)
     reply.header('etag', etag(version))
     return { feature: flag, environment: env, version, config: { ...config, enableAt: enableAtOf(config) } }
   })
@@ -122,10 +130,10 @@ export default async function featureRoutes (app: FastifyInstance) {
     schema: {
       tags: ['features'], summary: 'Remove a flag\'s config from one environment', security: SECURITY,
       params: FeatureEnvParams, headers: IfMatchHeaders,
-      response: { 204: NoContent, ...problems(400, 401, 403, 404, 412) }
+      response: { 204: NoContent, ...problems(400, 401, 403, 404, 412, 428) }
     }
   }, async function deleteFeatureEnv (request, reply) {
-    await fastify.features.deleteEnv(request.params.flag, request.params.env, meta(request, request.headers['if-match']))
+    await fastify.features.deleteEnv(request.params.flag, request.params.env, guarded(request, `feature '${request.params.flag}'`))
     return reply.code(204).send(null)
   })
 }

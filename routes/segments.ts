@@ -3,11 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { SegmentBody, SegmentParams, SegmentSchema, UpdateSegmentBody } from '../src/schemas/segments.js'
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
-import { parseIfMatch, etag } from '../src/schemas/targeting.js'
+import { requireIfMatch, etag } from '../src/schemas/targeting.js'
 import { notFound } from '../src/domain/errors.js'
 
 const SECURITY = [{ bearerAuth: [] }]
-const meta = (request: FastifyRequest, ifMatch?: string) => ({ actor: request.user.sub, requestId: request.id, ifMatch: parseIfMatch(ifMatch) })
+const meta = (request: FastifyRequest) => ({ actor: request.user.sub, requestId: request.id })
+/** Changing or deleting a segment requires If-Match (428 without it), like flags. */
+const guarded = (request: FastifyRequest & { params: { key: string } }) => ({ ...meta(request), ifMatch: requireIfMatch(request.headers['if-match'], `segment '${request.params.key}'`) })
 
 export default async function segmentRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -41,17 +43,17 @@ export default async function segmentRoutes (app: FastifyInstance) {
 
   fastify.put('/:key', {
     onRequest: admin,
-    schema: { tags: ['segments'], summary: 'Replace a segment; flags using it see the change on their next evaluation', security: SECURITY, params: SegmentParams, headers: IfMatchHeaders, body: UpdateSegmentBody, response: { 200: SegmentSchema, ...problems(400, 401, 403, 404, 409, 412) } }
+    schema: { tags: ['segments'], summary: 'Replace a segment; flags using it see the change on their next evaluation', security: SECURITY, params: SegmentParams, headers: IfMatchHeaders, body: UpdateSegmentBody, response: { 200: SegmentSchema, ...problems(400, 401, 403, 404, 409, 412, 428) } }
   }, async function updateSegment (request, reply) {
-    const seg = await fastify.segments.update({ ...request.body, key: request.params.key }, meta(request, request.headers['if-match']))
+    const seg = await fastify.segments.update({ ...request.body, key: request.params.key }, guarded(request))
     return reply.header('etag', etag(seg.version)).send(seg)
   })
 
   fastify.delete('/:key', {
     onRequest: admin,
-    schema: { tags: ['segments'], summary: 'Delete a segment (409 while a flag uses it)', security: SECURITY, params: SegmentParams, headers: IfMatchHeaders, response: { 204: NoContent, ...problems(401, 403, 404, 409, 412) } }
+    schema: { tags: ['segments'], summary: 'Delete a segment (409 while a flag uses it)', security: SECURITY, params: SegmentParams, headers: IfMatchHeaders, response: { 204: NoContent, ...problems(401, 403, 404, 409, 412, 428) } }
   }, async function deleteSegment (request, reply) {
-    await fastify.segments.delete(request.params.key, meta(request, request.headers['if-match']))
+    await fastify.segments.delete(request.params.key, guarded(request))
     return reply.code(204).send(null)
   })
 }

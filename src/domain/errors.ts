@@ -29,5 +29,6 @@ export const forbidden = (detail = 'Insufficient role') => new AppError(403, 'Fo
 export const notFound = (detail: string) => new AppError(404, 'Not Found', detail)
 export const conflict = (detail: string) => new AppError(409, 'Conflict', detail)
 export const preconditionFailed = (detail: string) => new AppError(412, 'Precondition Failed', detail)
+export const preconditionRequired = (detail: string) => new AppError(428, 'Precondition Required', detail)
 export const serviceUnavailable = (detail: string, retryAfterSeconds = 1) =>
   new AppError(503, 'Service Unavailable', detail, { headers: { 'retry-after': String(retryAfterSeconds) } })

@@ -8,7 +8,7 @@ import {
   environmentKey, segmentRefKey, scheduleKey, segmentKey
 } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
-import { badRequest, conflict, notFound, preconditionFailed, type FieldError } from '../domain/errors.js'
+import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, type FieldError } from '../domain/errors.js'
 import type { EnvTargeting, FlagDefinition, FlagType, SegmentDefinition, Variant } from '../domain/model.js'
 import { validateFlag } from '../domain/validate-flag.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
@@ -37,7 +37,13 @@ export interface FeatureWithEnvironments extends Feature {
   environments: Record<string, FeatureEnvConfig>
 }
 
-export interface WriteMeta { actor: string; requestId?: string; ifMatch?: number }
+export interface WriteMeta {
+  actor: string
+  requestId?: string
+  ifMatch?: number
+  /** Refuse (428) to replace an existing environment config: the caller sent no If-Match. */
+  createOnly?: boolean
+}
 
 export interface CreateFeatureInput {
   name: string
@@ -416,6 +422,11 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
         const segments = await validate({ name, type: feature.type, variants: feature.variants, environments: { [env]: targeting } })
         const current = await doc.send(new GetCommand({ TableName: tableName, Key: featureEnvKey(name, env), ConsistentRead: true }))
         const beforeConfig = current.Item !== undefined ? toEnvConfig(current.Item) : null
+        // A config created concurrently bumps the flag version, so the commit below fails and the
+        // retry sees it here: replacing a config always requires having seen it.
+        if (meta.createOnly === true && beforeConfig !== null) {
+          throw preconditionRequired(`Feature '${name}' already has a config in '${env}': send If-Match with the ETag of GET /features/${name} (or If-Match: * to overwrite whatever is there)`)
+        }
         const at = new Date(now()).toISOString()
         const version = expected + 1
         const ops: WriteOp[] = [

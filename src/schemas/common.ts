@@ -19,13 +19,13 @@ export function problems (...codes: number[]): Record<number, TSchema> {
   const text: Record<number, string> = {
     400: 'Invalid request', 401: 'Missing or invalid credentials', 403: 'Role or environment not allowed',
     404: 'Not found', 409: 'Conflict', 412: 'If-Match does not match the current version', 413: 'Body too large',
-    415: 'Unsupported content type', 429: 'Rate limited', 503: 'Storage temporarily unavailable'
+    415: 'Unsupported content type', 428: 'If-Match required to change existing state', 429: 'Rate limited', 503: 'Storage temporarily unavailable'
   }
   return Object.fromEntries(codes.map((c) => [c, problem(text[c] ?? 'Error')]))
 }
 
 export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'ETag from GET /features/{flag}; the write fails with 412 when the flag has changed since' }))
+  'if-match': Type.Optional(Type.String({ description: 'ETag of your last read (GET /features/{flag}); required to change or delete existing state (428 without it); 412 when the flag changed since; `*` overwrites unconditionally' }))
 }, { additionalProperties: true })
 
 export const NoContent = Type.Null({ description: 'No content' })

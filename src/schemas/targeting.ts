@@ -1,6 +1,6 @@
 // Turns request bodies into the stored targeting model, filling the defaults of the original
 // boolean on/off shape.
-import { badRequest } from '../domain/errors.js'
+import { badRequest, preconditionRequired } from '../domain/errors.js'
 import type { EnvTargeting, FlagType } from '../domain/model.js'
 import type { EnvConfigBody } from './features.js'
 
@@ -30,6 +30,17 @@ export function toTargeting (body: EnvConfigBody | boolean, type: FlagType, path
 /** The original system's `enableAt`, read back from the schedule. */
 export function enableAtOf (t: Pick<EnvTargeting, 'schedule'>): string | null {
   return t.schedule.find((s) => s.id === ENABLE_AT_ID)?.at ?? null
+}
+
+/**
+ * Changing or deleting existing state requires If-Match (DESIGN.md §4): a client can only replace
+ * what it has seen. `*` is the explicit "overwrite whatever is there" (still audited). Missing → 428.
+ */
+export function requireIfMatch (header: string | undefined, resource: string): number | undefined {
+  if (header === undefined || header.trim() === '') {
+    throw preconditionRequired(`If-Match is required to change ${resource}: send the ETag of your last read (or If-Match: * to overwrite unconditionally)`)
+  }
+  return parseIfMatch(header)
 }
 
 /** Parse an If-Match header: `"7"`, `W/"7"` or `7`; `*` means any version. */

@@ -22,8 +22,8 @@ t.test('every change yields exactly one record; a redelivery writes none', async
   const ctx = await build(t, { env: { LOGIN_RATE_LIMIT_PER_MINUTE: '1000' } })
   const { app } = ctx
   const admin = await ctx.loginAs('ADMIN')
-  const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
-    app.inject({ method, url, headers: { authorization: admin }, ...(payload !== undefined ? { payload: payload as object } : {}) })
+  const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    app.inject({ method, url, headers: { authorization: admin, ...headers }, ...(payload !== undefined ? { payload: payload as object } : {}) })
 
   await t.test('the same SQS message delivered twice writes one record', async (t) => {
     t.equal((await send('POST', '/features', { name: 'twice', environments: { dev: true } })).statusCode, 201)
@@ -48,14 +48,14 @@ t.test('every change yields exactly one record; a redelivery writes none', async
     const steps: Array<[string, number]> = [
       [(await send('POST', '/features', { name: 'piped', environments: { dev: true, qa: false } })).statusCode + ' create', 201],
       [(await send('PUT', '/features/piped/env/prod', { enabled: true })).statusCode + ' put env', 200],
-      [(await send('DELETE', '/features/piped/env/qa')).statusCode + ' delete env', 204],
-      [(await send('DELETE', '/features/piped')).statusCode + ' delete feature', 204],
+      [(await send('DELETE', '/features/piped/env/qa', undefined, { 'if-match': '"2"' })).statusCode + ' delete env', 204],
+      [(await send('DELETE', '/features/piped', undefined, { 'if-match': '"3"' })).statusCode + ' delete feature', 204],
       [(await send('PUT', '/users/pipeline-user%40example.com/role', { role: 'ADMIN' })).statusCode + ' role', 200],
       [(await send('POST', '/environments', { name: 'pipeline-env' })).statusCode + ' env registration', 201]
     ]
     for (const [got, want] of steps) t.equal(Number(got.split(' ')[0]), want, got)
     // Failed changes must not be audited.
-    t.equal((await send('DELETE', '/features/piped')).statusCode, 404)
+    t.equal((await send('DELETE', '/features/piped', undefined, { 'if-match': '*' })).statusCode, 404)
     t.equal((await send('POST', '/environments', { name: 'pipeline-env' })).statusCode, 409)
 
     const expected: Record<string, string[]> = {

@@ -156,7 +156,7 @@ t.test('OpenFeature SDKs against the dev server', async (t) => {
     // An admin changes a flag: the next poll brings it, with a ConfigurationChanged event.
     const changedFlags: string[][] = []
     client.addHandler(ProviderEvents.ConfigurationChanged, (e) => { changedFlags.push(e?.flagsChanged ?? []) })
-    const put = await call('PUT', '/features/banner-color/env/dev', { headers: { authorization: admin }, body: { enabled: true, offVariant: 'blue', defaultServe: { variant: 'green' }, targets: [{ variant: 'blue', values: ['vip-user'] }] } })
+    const put = await call('PUT', '/features/banner-color/env/dev', { headers: { authorization: admin, 'if-match': '*' }, body: { enabled: true, offVariant: 'blue', defaultServe: { variant: 'green' }, targets: [{ variant: 'blue', values: ['vip-user'] }] } })
     t.equal(put.status, 200, JSON.stringify(put.body))
     await eventually(async () => client.getStringValue('banner-color', 'none') === 'green', { what: 'the change seen by polling', timeoutMs: 10_000 })
     t.ok(changedFlags.some((f) => f.includes('banner-color')), 'ConfigurationChanged names the flag')

@@ -188,7 +188,7 @@ t.test('OFREP', async (t) => {
     t.notOk(gradual !== undefined && 'value' in gradual, 'a failure entry carries no value')
 
     // An admin change moves the ETag.
-    const put = await app.inject({ method: 'PUT', url: '/features/banner-color/env/dev', headers: { authorization: admin }, payload: { enabled: false, offVariant: 'blue', defaultServe: { variant: 'blue' } } })
+    const put = await app.inject({ method: 'PUT', url: '/features/banner-color/env/dev', headers: { authorization: admin, 'if-match': '*' }, payload: { enabled: false, offVariant: 'blue', defaultServe: { variant: 'blue' } } })
     t.equal(put.statusCode, 200, put.body)
     const changed = await bulk({ ...bearer, 'if-none-match': etag }, { context: { targetingKey: 'vip-user' } })
     t.equal(changed.statusCode, 200)

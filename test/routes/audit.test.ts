@@ -12,8 +12,9 @@ t.test('audit route', async (t) => {
   const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: admin } })
 
   t.equal((await app.inject({ method: 'POST', url: '/features', headers: { authorization: admin }, payload: { name: 'audited', environments: { dev: false } } })).statusCode, 201)
-  for (const enabled of [true, false, true]) {
-    t.equal((await app.inject({ method: 'PUT', url: '/features/audited/env/dev', headers: { authorization: admin }, payload: { enabled } })).statusCode, 200)
+  for (const [i, enabled] of [true, false, true].entries()) {
+    const res = await app.inject({ method: 'PUT', url: '/features/audited/env/dev', headers: { authorization: admin, 'if-match': `"${i + 1}"` }, payload: { enabled } })
+    t.equal(res.statusCode, 200, res.body)
   }
   const all = await eventually(async () => {
     const items = (await get('/features/audited/audit')).json().items as Rec[]

@@ -12,8 +12,10 @@ t.test('evaluate route', async (t) => {
   const client = await ctx.loginAs('CLIENT')
   const evaluate = (payload: unknown, authorization = client) =>
     app.inject({ method: 'POST', url: '/features/evaluate', headers: { authorization }, payload: payload as object })
-  const adminReq = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
-    app.inject({ method, url, headers: { authorization: admin }, ...(payload !== undefined ? { payload: payload as object } : {}) })
+  const adminReq = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    app.inject({ method, url, headers: { authorization: admin, ...headers }, ...(payload !== undefined ? { payload: payload as object } : {}) })
+  // Replacing a config requires If-Match: send the ETag just read, as a client would.
+  const ifMatch = async (flag: string) => ({ 'if-match': String((await adminReq('GET', `/features/${flag}`)).headers.etag) })
 
   t.equal((await adminReq('POST', '/features', { name: 'checkout', environments: { dev: true, prod: false } })).statusCode, 201)
 
@@ -32,13 +34,13 @@ t.test('evaluate route', async (t) => {
   })
 
   t.test('reflects a change at once (no stale cache in this process)', async (t) => {
-    t.equal((await adminReq('PUT', '/features/checkout/env/prod', { enabled: true })).statusCode, 200)
+    t.equal((await adminReq('PUT', '/features/checkout/env/prod', { enabled: true }, await ifMatch('checkout'))).statusCode, 200)
     t.match((await evaluate({ feature: 'checkout', environment: 'prod' })).json(), { enabled: true, value: true })
   })
 
   t.test('a passed enableAt evaluates as enabled without writing', async (t) => {
     const past = new Date(Date.now() - 60_000).toISOString()
-    const put = await adminReq('PUT', '/features/checkout/env/dev', { enabled: false, enableAt: past })
+    const put = await adminReq('PUT', '/features/checkout/env/dev', { enabled: false, enableAt: past }, await ifMatch('checkout'))
     t.equal(put.statusCode, 200, put.body)
     const version = put.json().version as number
     const outboxBefore = await app.audit.countOutbox()
@@ -56,7 +58,7 @@ t.test('evaluate route', async (t) => {
     t.equal(await app.audit.countOutbox(), outboxBefore, 'no audit event from the read path')
 
     const future = new Date(Date.now() + 3_600_000).toISOString()
-    t.equal((await adminReq('PUT', '/features/checkout/env/dev', { enabled: false, enableAt: future })).statusCode, 200)
+    t.equal((await adminReq('PUT', '/features/checkout/env/dev', { enabled: false, enableAt: future }, await ifMatch('checkout'))).statusCode, 200)
     t.match((await evaluate({ feature: 'checkout', environment: 'dev' })).json(), { enabled: false, reason: 'DISABLED' }, 'a future enableAt does not enable yet')
   })
 

@@ -13,6 +13,8 @@ t.test('features routes', async (t) => {
   const req = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
     app.inject({ method, url, headers: { authorization: admin, ...headers }, ...(payload !== undefined ? { payload: payload as object } : {}) })
   const create = (payload: unknown) => req('POST', '/features', payload)
+  /** The ETag a client would read before changing the flag (If-Match is required to change existing state). */
+  const etagOf = async (flag: string) => String((await req('GET', `/features/${flag}`)).headers.etag)
   const envItem = async (flag: string, env: string) =>
     (await app.dynamo.send(new GetCommand({ TableName: app.config.TABLE_NAME, Key: { PK: `ENVIRONMENT#${flag}`, SK: `ENV#${env}` }, ConsistentRead: true }))).Item
 
@@ -115,7 +117,10 @@ t.test('features routes', async (t) => {
 
   t.test('PATCH /features/{flag}', async (t) => {
     t.equal((await create({ name: 'patch-me', environments: { dev: true } })).statusCode, 201)
-    const res = await req('PATCH', '/features/patch-me', { description: 'now described', tags: ['team-a'] })
+    const required = expectProblem(t, await req('PATCH', '/features/patch-me', { description: 'unseen' }), 428, 'no If-Match')
+    t.match(required.detail, /If-Match/, 'says what is missing')
+    t.equal((await req('GET', '/features/patch-me')).json().description, '', 'the unconditional write changed nothing')
+    const res = await req('PATCH', '/features/patch-me', { description: 'now described', tags: ['team-a'] }, { 'if-match': await etagOf('patch-me') })
     t.equal(res.statusCode, 200, res.body)
     t.equal(res.headers.etag, '"2"')
     t.match(res.json(), { description: 'now described', tags: ['team-a'], version: 2, environments: { dev: { enabled: true } } })
@@ -126,19 +131,23 @@ t.test('features routes', async (t) => {
     expectProblem(t, await req('PATCH', '/features/patch-me', { description: 'x' }, { 'if-match': 'banana' }), 400, 'malformed If-Match')
     expectProblem(t, await req('PATCH', '/features/patch-me', {}), 400, 'empty change')
     expectProblem(t, await req('PATCH', '/features/patch-me', { name: 'renamed' }), 400, 'name is not patchable')
-    expectProblem(t, await req('PATCH', '/features/nope', { description: 'x' }), 404)
+    expectProblem(t, await req('PATCH', '/features/nope', { description: 'x' }, { 'if-match': '*' }), 404)
     t.equal((await req('GET', '/features/patch-me')).json().description, 'fresh')
   })
 
   t.test('PUT /features/{flag}/env/{env}', async (t) => {
     t.equal((await create({ name: 'put-env', environments: { dev: true } })).statusCode, 201)
 
+    // Without If-Match a PUT may only create a config where none exists.
     const created = await req('PUT', '/features/put-env/env/qa', { enabled: true })
     t.equal(created.statusCode, 200, created.body)
     t.equal(created.headers.etag, '"2"')
     t.match(created.json(), { feature: 'put-env', environment: 'qa', version: 2, config: { enabled: true, enableAt: null } })
     t.match(await envItem('put-env', 'qa'), { enabled: true, version: 2 }, 'a config created where none existed')
 
+    const replace = expectProblem(t, await req('PUT', '/features/put-env/env/qa', { enabled: false }), 428, 'replacing without If-Match')
+    t.match(replace.detail, /If-Match/)
+    t.match(await envItem('put-env', 'qa'), { enabled: true, version: 2 }, 'the unconditional replace changed nothing')
     expectProblem(t, await req('PUT', '/features/put-env/env/qa', { enabled: false }, { 'if-match': '"1"' }), 412, 'stale If-Match')
     t.match(await envItem('put-env', 'qa'), { enabled: true }, 'the stale write changed nothing')
     const current = await req('PUT', '/features/put-env/env/qa', { enabled: false }, { 'if-match': '"2"' })
@@ -158,7 +167,7 @@ t.test('features routes', async (t) => {
     expectProblem(t, await req('PUT', '/features/put-env/env/dev', { enabled: true, enableAt: 'tomorrow' }), 400, 'enableAt not a date-time')
 
     const future = '2999-01-01T00:00:00.000Z'
-    const scheduled = await req('PUT', '/features/put-env/env/dev', { enabled: false, enableAt: future })
+    const scheduled = await req('PUT', '/features/put-env/env/dev', { enabled: false, enableAt: future }, { 'if-match': await etagOf('put-env') })
     t.equal(scheduled.statusCode, 200, scheduled.body)
     t.equal(scheduled.json().config.enableAt, future)
     t.equal((await req('GET', '/features/put-env')).json().environments.dev.enableAt, future, 'enableAt reads back')
@@ -167,22 +176,27 @@ t.test('features routes', async (t) => {
   t.test('DELETE /features/{flag}/env/{env} and DELETE /features/{flag}', async (t) => {
     t.equal((await create({ name: 'doomed', environments: { dev: true, qa: true, prod: false } })).statusCode, 201)
 
-    const delEnv = await req('DELETE', '/features/doomed/env/qa')
+    expectProblem(t, await req('DELETE', '/features/doomed/env/qa'), 428, 'delete env without If-Match')
+    t.ok(await envItem('doomed', 'qa'), 'the unconditional delete changed nothing')
+    const delEnv = await req('DELETE', '/features/doomed/env/qa', undefined, { 'if-match': '"1"' })
     t.equal(delEnv.statusCode, 204)
     t.equal(delEnv.body, '')
     t.equal(await envItem('doomed', 'qa'), undefined, 'env item gone')
     t.same(Object.keys((await req('GET', '/features/doomed')).json().environments).sort(), ['dev', 'prod'])
-    expectProblem(t, await req('DELETE', '/features/doomed/env/qa'), 404, 'env config already gone')
-    expectProblem(t, await req('DELETE', '/features/nothing-here/env/dev'), 404, 'unknown flag')
+    expectProblem(t, await req('DELETE', '/features/doomed/env/qa', undefined, { 'if-match': '*' }), 404, 'env config already gone')
+    expectProblem(t, await req('DELETE', '/features/nothing-here/env/dev', undefined, { 'if-match': '*' }), 404, 'unknown flag')
     expectProblem(t, await req('DELETE', '/features/doomed/env/dev', undefined, { 'if-match': '"1"' }), 412, 'stale If-Match')
     t.ok(await envItem('doomed', 'dev'), 'the stale delete changed nothing')
 
-    const del = await req('DELETE', '/features/doomed')
+    expectProblem(t, await req('DELETE', '/features/doomed'), 428, 'delete flag without If-Match')
+    t.equal((await req('GET', '/features/doomed')).statusCode, 200, 'the unconditional delete changed nothing')
+    expectProblem(t, await req('DELETE', '/features/doomed', undefined, { 'if-match': '"1"' }), 412, 'delete flag with a stale If-Match')
+    const del = await req('DELETE', '/features/doomed', undefined, { 'if-match': await etagOf('doomed') })
     t.equal(del.statusCode, 204)
     expectProblem(t, await req('GET', '/features/doomed'), 404)
     const left = await app.dynamo.send(new QueryCommand({ TableName: app.config.TABLE_NAME, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'ENVIRONMENT#doomed' }, ConsistentRead: true }))
     t.equal(left.Count, 0, 'every environment item went with the feature')
-    expectProblem(t, await req('DELETE', '/features/doomed'), 404, 'already deleted')
+    expectProblem(t, await req('DELETE', '/features/doomed', undefined, { 'if-match': '*' }), 404, 'already deleted')
     expectProblem(t, await req('POST', '/features/evaluate', { feature: 'doomed', environment: 'dev' }), 404, 'no longer evaluates')
 
     const history = await eventually(async () => {
@@ -195,7 +209,7 @@ t.test('features routes', async (t) => {
 
   t.test('a deleted flag can be created again', async (t) => {
     t.equal((await create({ name: 'phoenix', environments: { dev: true } })).statusCode, 201)
-    t.equal((await req('DELETE', '/features/phoenix')).statusCode, 204)
+    t.equal((await req('DELETE', '/features/phoenix', undefined, { 'if-match': '*' })).statusCode, 204)
     const again = await create({ name: 'phoenix', environments: { prod: true } })
     t.equal(again.statusCode, 201, again.body)
     t.same(Object.keys(again.json().environments), ['prod'])

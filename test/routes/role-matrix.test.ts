@@ -7,7 +7,9 @@ type Access = 'public' | 'reader' | 'admin'
 interface Row { method: string; route: string; url: string; access: Access; body?: unknown; headers?: Record<string, string> }
 
 // Concrete requests are chosen so an allowed caller gets a non-auth answer (2xx or a 4xx such as
-// 404/409 that is about the resource, not the caller). Destructive rows come last.
+// 404/409 that is about the resource, not the caller). Destructive rows come last. Changes to
+// existing state send `If-Match: *` (required, 428 without it): this table is about access.
+const ANY = { 'if-match': '*' }
 const ROWS: Row[] = [
   { method: 'POST', route: '/auth/signup', url: '/auth/signup', access: 'public', body: { username: 'm', email: 'matrix-signup@example.com', password: 'a fine passphrase 9' } },
   { method: 'POST', route: '/auth/login', url: '/auth/login', access: 'public', body: { email: ADMIN.email, password: ADMIN.password } },
@@ -25,22 +27,22 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/ofrep/v1/configuration', url: '/ofrep/v1/configuration', access: 'reader' },
 
   { method: 'POST', route: '/features', url: '/features', access: 'admin', body: { name: 'matrix-created', environments: { dev: true } } },
-  { method: 'PATCH', route: '/features/:flag', url: '/features/matrix-flag', access: 'admin', body: { description: 'patched' } },
+  { method: 'PATCH', route: '/features/:flag', url: '/features/matrix-flag', access: 'admin', body: { description: 'patched' }, headers: ANY },
   { method: 'PUT', route: '/features/:flag/env/:env', url: '/features/matrix-flag/env/qa', access: 'admin', body: { enabled: true } },
   { method: 'GET', route: '/features/:flag/audit', url: '/features/matrix-flag/audit', access: 'admin' },
   { method: 'POST', route: '/features/:flag/env/:env/explain', url: '/features/matrix-flag/env/dev/explain', access: 'admin', body: { context: { targetingKey: 'u' } } },
   { method: 'POST', route: '/environments', url: '/environments', access: 'admin', body: { name: 'matrix-env' } },
   { method: 'PUT', route: '/users/:email/role', url: '/users/matrix-target%40example.com/role', access: 'admin', body: { role: 'CLIENT' } },
   { method: 'POST', route: '/segments', url: '/segments', access: 'admin', body: { key: 'matrix-segment-2', included: ['u1'], excluded: [], rules: [] } },
-  { method: 'PUT', route: '/segments/:key', url: '/segments/matrix-segment', access: 'admin', body: { included: ['u2'], excluded: [], rules: [] } },
+  { method: 'PUT', route: '/segments/:key', url: '/segments/matrix-segment', access: 'admin', body: { included: ['u2'], excluded: [], rules: [] }, headers: ANY },
   { method: 'POST', route: '/api-keys', url: '/api-keys', access: 'admin', body: { environment: 'dev', name: 'matrix' } },
   { method: 'GET', route: '/api-keys', url: '/api-keys', access: 'admin' },
   { method: 'GET', route: '/api-keys/:id', url: '/api-keys/00000000000000000000000000', access: 'admin' },
   { method: 'GET', route: '/api-keys/:id/audit', url: '/api-keys/00000000000000000000000000/audit', access: 'admin' },
   { method: 'DELETE', route: '/api-keys/:id', url: '/api-keys/00000000000000000000000000', access: 'admin' },
-  { method: 'DELETE', route: '/segments/:key', url: '/segments/matrix-segment-2', access: 'admin' },
-  { method: 'DELETE', route: '/features/:flag/env/:env', url: '/features/matrix-flag/env/qa', access: 'admin' },
-  { method: 'DELETE', route: '/features/:flag', url: '/features/matrix-victim', access: 'admin' }
+  { method: 'DELETE', route: '/segments/:key', url: '/segments/matrix-segment-2', access: 'admin', headers: ANY },
+  { method: 'DELETE', route: '/features/:flag/env/:env', url: '/features/matrix-flag/env/qa', access: 'admin', headers: ANY },
+  { method: 'DELETE', route: '/features/:flag', url: '/features/matrix-victim', access: 'admin', headers: ANY }
 ]
 
 t.test('role matrix', async (t) => {

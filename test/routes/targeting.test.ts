@@ -8,6 +8,8 @@ t.test('targeting through the API', async (t) => {
   const admin = await ctx.loginAs('ADMIN')
   const client = await ctx.loginAs('CLIENT')
   const post = (url: string, payload: unknown, auth = admin) => ctx.app.inject({ method: 'POST', url, headers: { authorization: auth }, payload: payload as object })
+  // Changing existing state requires If-Match: send the ETag of a fresh read, as a client would.
+  const etagOf = async (url: string) => String((await ctx.app.inject({ method: 'GET', url, headers: { authorization: admin } })).headers.etag)
   const evaluate = async (feature: string, context: Record<string, unknown>, environment = 'prod') => {
     const res = await post('/features/evaluate', { feature, environment, context }, client)
     t.equal(res.statusCode, 200, res.body)
@@ -45,12 +47,22 @@ t.test('targeting through the API', async (t) => {
     t.match(await evaluate('checkout-theme', { targetingKey: 'u10', country: 'FR', appVersion: '1.9.9' }), { value: 'classic', reason: 'DEFAULT' })
 
     // Changing the segment is seen on the next evaluation (the env item's snapshot is refreshed).
-    const upd = await ctx.app.inject({ method: 'PUT', url: '/segments/beta-testers', headers: { authorization: admin }, payload: { included: ['u-new'], excluded: [], rules: [] } })
+    const unseen = await ctx.app.inject({ method: 'PUT', url: '/segments/beta-testers', headers: { authorization: admin }, payload: { included: ['u-new'], excluded: [], rules: [] } })
+    t.equal(unseen.statusCode, 428, `replacing a segment without If-Match: ${unseen.body}`)
+    t.equal(unseen.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.match(await evaluate('checkout-theme', { targetingKey: 'u-included' }), { value: 'modern', ruleId: 'beta' }, 'the unconditional write changed nothing')
+    const segTag = await etagOf('/segments/beta-testers')
+    const upd = await ctx.app.inject({ method: 'PUT', url: '/segments/beta-testers', headers: { authorization: admin, 'if-match': segTag }, payload: { included: ['u-new'], excluded: [], rules: [] } })
     t.equal(upd.statusCode, 200, upd.body)
+    t.not(upd.headers.etag, segTag, 'the segment moved to a new version')
+    const stale = await ctx.app.inject({ method: 'PUT', url: '/segments/beta-testers', headers: { authorization: admin, 'if-match': segTag }, payload: { included: [], excluded: [], rules: [] } })
+    t.equal(stale.statusCode, 412, `stale segment If-Match: ${stale.body}`)
     t.match(await evaluate('checkout-theme', { targetingKey: 'u-included' }), { value: 'classic', reason: 'DEFAULT' })
     t.match(await evaluate('checkout-theme', { targetingKey: 'u-new' }), { value: 'modern', ruleId: 'beta' })
 
-    const del = await ctx.app.inject({ method: 'DELETE', url: '/segments/beta-testers', headers: { authorization: admin } })
+    const delUnseen = await ctx.app.inject({ method: 'DELETE', url: '/segments/beta-testers', headers: { authorization: admin } })
+    t.equal(delUnseen.statusCode, 428, `deleting a segment without If-Match: ${delUnseen.body}`)
+    const del = await ctx.app.inject({ method: 'DELETE', url: '/segments/beta-testers', headers: { authorization: admin, 'if-match': '*' } })
     t.equal(del.statusCode, 409, del.body)
     const got = await ctx.app.inject({ method: 'GET', url: '/segments/beta-testers', headers: { authorization: admin } })
     t.same(got.json().usedBy, [{ flag: 'checkout-theme', environment: 'prod' }])
@@ -61,9 +73,9 @@ t.test('targeting through the API', async (t) => {
     t.ok(steps.includes('targets') && steps.includes('rule') && steps.includes('rollout'), steps.join(','))
 
     // Once no flag uses it, the segment can go.
-    const off = await ctx.app.inject({ method: 'DELETE', url: '/features/checkout-theme', headers: { authorization: admin } })
+    const off = await ctx.app.inject({ method: 'DELETE', url: '/features/checkout-theme', headers: { authorization: admin, 'if-match': await etagOf('/features/checkout-theme') } })
     t.equal(off.statusCode, 204)
-    const del2 = await ctx.app.inject({ method: 'DELETE', url: '/segments/beta-testers', headers: { authorization: admin } })
+    const del2 = await ctx.app.inject({ method: 'DELETE', url: '/segments/beta-testers', headers: { authorization: admin, 'if-match': await etagOf('/segments/beta-testers') } })
     t.equal(del2.statusCode, 204, del2.body)
   })
 
@@ -99,10 +111,10 @@ t.test('targeting through the API', async (t) => {
     const dep = await post('/features', { name: 'dependent', environments: { prod: { enabled: true, prerequisites: [{ flag: 'base', variant: 'on' }] } } })
     t.equal(dep.statusCode, 201, dep.body)
     t.match(await evaluate('dependent', { targetingKey: 'a' }), { value: true })
-    const off = await ctx.app.inject({ method: 'PUT', url: '/features/base/env/prod', headers: { authorization: admin }, payload: { enabled: false } })
+    const off = await ctx.app.inject({ method: 'PUT', url: '/features/base/env/prod', headers: { authorization: admin, 'if-match': await etagOf('/features/base') }, payload: { enabled: false } })
     t.equal(off.statusCode, 200, off.body)
     t.match(await evaluate('dependent', { targetingKey: 'a' }), { value: false, variant: 'off' })
-    const cycle = await ctx.app.inject({ method: 'PUT', url: '/features/base/env/prod', headers: { authorization: admin }, payload: { enabled: true, prerequisites: [{ flag: 'dependent', variant: 'on' }] } })
+    const cycle = await ctx.app.inject({ method: 'PUT', url: '/features/base/env/prod', headers: { authorization: admin, 'if-match': await etagOf('/features/base') }, payload: { enabled: true, prerequisites: [{ flag: 'dependent', variant: 'on' }] } })
     t.equal(cycle.statusCode, 400, cycle.body)
   })
 })
