@@ -6,7 +6,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AuditEvent, Clock, IdGenerator } from '../domain/audit.js'
 import { outboxKey } from './keys.js'
-import { AppError, badRequest } from '../domain/errors.js'
+import { AppError, badRequest, serviceUnavailable } from '../domain/errors.js'
 
 /** DynamoDB's limit on the items of one TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100
@@ -55,7 +55,33 @@ export class TransactionConflict extends AppError {
   }
 }
 
+/** Attempts of a transaction DynamoDB cancelled for throttling (the SDK does not retry those), as its maxAttempts. */
+const THROTTLED_TRANSACTION_ATTEMPTS = 4
+
+function throttled (err: unknown): boolean {
+  if ((err as Error).name !== 'TransactionCanceledException') return false
+  return ((err as TransactionCanceledException).CancellationReasons ?? []).some((r) => r?.Code === 'ThrottlingError' || r?.Code === 'ProvisionedThroughputExceeded')
+}
+
 export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs = 30_000 }: StoreOptions): Store {
+  /**
+   * DynamoDB cancels a transaction whose item or index is throttled (reason ThrottlingError) with
+   * a TransactionCanceledException, which the SDK's retry strategy does not retry: nothing was
+   * written, so retry it here with jittered backoff, then answer 503 + Retry-After.
+   */
+  async function sendTransaction (items: TransactItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await doc.send(new TransactWriteCommand({ TransactItems: items }))
+        return
+      } catch (err) {
+        if (!throttled(err)) throw err
+        if (attempt >= THROTTLED_TRANSACTION_ATTEMPTS) throw serviceUnavailable('The data store is throttling writes; retry shortly', 1)
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 50 * 2 ** attempt)))
+      }
+    }
+  }
+
   async function commit (ops: WriteOp[], events: AuditEvent[]): Promise<void> {
     const createdAt = now()
     const items: TransactItem[] = [
@@ -68,7 +94,7 @@ export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs =
       throw badRequest(`This change would touch ${items.length} items; one change can touch at most ${MAX_TRANSACTION_ITEMS} (split it: fewer environments, schedule entries or segments at once)`)
     }
     try {
-      await doc.send(new TransactWriteCommand({ TransactItems: items }))
+      await sendTransaction(items)
     } catch (err) {
       if (err instanceof TransactionCanceledException || (err as Error).name === 'TransactionCanceledException') {
         const reasons = (err as TransactionCanceledException).CancellationReasons ?? []
