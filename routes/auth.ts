@@ -1,13 +1,27 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { SignupBody, LoginBody, UserSchema, TokenResponse } from '../src/schemas/auth.js'
 import { problems } from '../src/schemas/common.js'
-import { badRequest, unauthorized } from '../src/domain/errors.js'
+import { AppError, badRequest, unauthorized } from '../src/domain/errors.js'
 import { passwordWeakness, hashPassword, verifyPassword, DUMMY_HASH } from '../src/auth/passwords.js'
 import { normalizeEmail, publicUser } from '../src/repositories/user-repository.js'
 
 export default async function authRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  // Password spraying (a few guesses against many accounts from one address) is limited per
+  // address; the route's own limiter below is per account. @fastify/rate-limit runs one limiter per
+  // request, so this one is checked by hand.
+  const loginsPerAddress = fastify.createRateLimit({
+    max: fastify.config.LOGIN_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `login-ip:${request.ip}`
+  })
+  async function limitLoginsPerAddress (request: FastifyRequest) {
+    const limit = await loginsPerAddress(request)
+    if (!limit.isAllowed && limit.isExceeded) {
+      throw new AppError(429, 'Too Many Requests', `Too many login attempts from this address; retry in ${limit.ttlInSeconds} s`, { headers: { 'retry-after': String(limit.ttlInSeconds) } })
+    }
+  }
 
   fastify.post('/signup', {
     schema: {
@@ -27,6 +41,7 @@ export default async function authRoutes (app: FastifyInstance) {
   })
 
   fastify.post('/login', {
+    onRequest: limitLoginsPerAddress,
     schema: {
       tags: ['auth'], summary: 'Exchange email + password for a bearer token',
       body: LoginBody,
@@ -36,8 +51,8 @@ export default async function authRoutes (app: FastifyInstance) {
       rateLimit: {
         max: fastify.config.LOGIN_RATE_LIMIT_PER_MINUTE,
         timeWindow: 60_000,
-        // Per account and per address: guessing one account's password from many addresses is
-        // limited by the account key, spraying many accounts from one address by the IP key.
+        // Per account: guessing one account's password from many addresses (the per-address limit
+        // is limitLoginsPerAddress above).
         hook: 'preHandler',
         keyGenerator: (request) => {
           const email = (request.body as { email?: unknown } | undefined)?.email
