@@ -1,13 +1,13 @@
 // The plugins every Switchyard surface shares, registered in layers (CONVENTIONS.md §2):
 // config and external clients, then app plugins. Routes are added by app.ts / evaluate-app.ts.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import configPlugin from '../plugins/config.js'
 import validationPlugin from '../plugins/validation.js'
-import errorHandlerPlugin from '../plugins/error-handler.js'
+import errorHandlerPlugin, { sendProblem } from '../plugins/error-handler.js'
 import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
 import repositoriesPlugin, { type RepositoriesPluginOptions } from '../plugins/repositories.js'
 import auditPublisherPlugin from '../plugins/audit-publisher.js'
@@ -64,6 +64,21 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   await fastify.register(evaluatorPlugin)
 }
 
+/**
+ * Fastify answers a malformed URL (400) or a path parameter over maxParamLength (414) itself,
+ * before routing and the error handler: keep those RFC 9457 too. The URL is not echoed back.
+ */
+function frameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode === 414 ? 414 : 400
+  void sendProblem(reply, {
+    type: 'about:blank',
+    title: status === 414 ? 'URI Too Long' : 'Bad Request',
+    status,
+    detail: status === 414 ? 'A path parameter is longer than the server accepts' : 'The request URL is not valid (malformed percent-encoding?)',
+    requestId: request.id
+  })
+}
+
 /** Fastify server options shared by the local server and the Lambda functions. */
 export function serverOptions (logLevel: string) {
   return {
@@ -81,6 +96,7 @@ export function serverOptions (logLevel: string) {
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 }
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
+    frameworkErrors: frameworkError
   }
 }

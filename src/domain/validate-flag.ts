@@ -34,10 +34,29 @@ export function pointerToken (s: string | number): string {
   return String(s).replace(/~/g, '~0').replace(/\//g, '~1')
 }
 
+/**
+ * Nesting allowed inside a json variant value. DynamoDB refuses documents nested deeper than 32
+ * levels, and a value sits 5 levels down in the outbox item (event.after.variants[i].value).
+ */
+export const MAX_JSON_VALUE_DEPTH = 20
+
+/**
+ * Why a number cannot be stored as given, or null. DynamoDB refuses magnitudes under 1e-130, and
+ * the SDK refuses (on write) and cannot read back (as a number) integers beyond 2^53 - 1; such a
+ * value would otherwise fail at commit as a 500, or make the flag unreadable.
+ */
+export function storableNumberError (n: number): string | null {
+  if (!Number.isFinite(n)) return 'must be a finite number'
+  if (n !== 0 && (Math.abs(n) < 1e-130 || Math.abs(n) > Number.MAX_SAFE_INTEGER)) {
+    return `${n} cannot be stored exactly: use 0 or a magnitude between 1e-130 and ${Number.MAX_SAFE_INTEGER}`
+  }
+  return null
+}
+
 function isJsonValue (v: unknown, depth = 0): boolean {
-  if (depth > 64) return false
+  if (depth > MAX_JSON_VALUE_DEPTH) return false
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
-  if (typeof v === 'number') return Number.isFinite(v)
+  if (typeof v === 'number') return storableNumberError(v) === null
   if (Array.isArray(v)) return v.every((e) => isJsonValue(e, depth + 1))
   if (typeof v === 'object') {
     const proto = Object.getPrototypeOf(v)
@@ -52,8 +71,8 @@ export function variantValueError (type: FlagType, value: unknown): string | nul
   switch (type) {
     case 'boolean': return typeof value === 'boolean' ? null : 'must be a boolean (flag type boolean)'
     case 'string': return typeof value === 'string' ? null : 'must be a string (flag type string)'
-    case 'number': return typeof value === 'number' && Number.isFinite(value) ? null : 'must be a finite number (flag type number)'
-    case 'json': return value !== undefined && isJsonValue(value) ? null : 'must be a JSON value (flag type json)'
+    case 'number': return typeof value !== 'number' ? 'must be a finite number (flag type number)' : storableNumberError(value)
+    case 'json': return value !== undefined && isJsonValue(value) ? null : `must be a JSON value (flag type json), nested at most ${MAX_JSON_VALUE_DEPTH} levels, its numbers 0 or of magnitude 1e-130 to 2^53 - 1`
     default: return `unknown flag type "${String(type)}"`
   }
 }
@@ -89,7 +108,7 @@ function checkClauses (clauses: unknown, path: string, errors: FieldError[], seg
     }
     clause.values.forEach((value, k) => {
       const vp = `${cp}/values/${k}`
-      const err = clauseValueError(clause.operator, value)
+      const err = (typeof value === 'number' ? storableNumberError(value) : null) ?? clauseValueError(clause.operator, value)
       if (err !== null) errors.push({ path: vp, message: err })
       else if (clause.operator === 'segmentMatch' && segmentExists !== null && !segmentExists(value as string)) {
         errors.push({ path: vp, message: `segment "${String(value)}" does not exist` })
