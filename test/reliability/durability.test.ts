@@ -42,6 +42,7 @@ t.test('acknowledged writes survive SIGKILL; transactions are whole', async (t) 
     let killed = false
     let acksThisRound = 0
     let inFlight = 0
+    let inFlightAtKill = 0
     async function call (method: string, path: string, body?: unknown, ifMatch?: string): Promise<{ status: number; etag?: string; json?: Record<string, unknown> } | undefined> {
       if (killed) return undefined
       inFlight++
@@ -64,6 +65,7 @@ t.test('acknowledged writes survive SIGKILL; transactions are whole', async (t) 
       acksThisRound++
       if (acksThisRound >= ACKS_BEFORE_KILL && !killed) {
         killed = true
+        inFlightAtKill = inFlight
         counts.inFlightAtKill += inFlight
         counts.kills++
         void kill9(child)
@@ -108,7 +110,7 @@ t.test('acknowledged writes survive SIGKILL; transactions are whole', async (t) 
     }
     await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)))
     await child.exited
-    t.ok(killed, `round ${round}: SIGKILLed after ${acksThisRound} acknowledged writes, ${inFlight} requests were in flight at the end`)
+    t.ok(killed, `round ${round}: SIGKILLed after ${acksThisRound} acknowledged writes, with ${inFlightAtKill} requests in flight`)
   }
 
   await t.test('round 1: load, SIGKILL', async (t) => { await loadThenKill(t, 1) })

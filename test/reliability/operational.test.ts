@@ -135,6 +135,36 @@ t.test('DynamoDB throttling and transient errors', async (t) => {
     CancellationReasons: [{ Code: 'ThrottlingError', Message: 'Throughput exceeds the current capacity for one or more global secondary indexes' }, { Code: 'None' }]
   })
 
+  // DynamoDB cancels a transaction that overlaps another one on the same item (TransactionConflict;
+  // dynalite waits instead, so it is injected): flag writes re-read and retry on fresh state.
+  const conflicted = () => new TransactionCanceledException({
+    message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]',
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: [{ Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }, { Code: 'None' }]
+  })
+
+  await t.test('a transaction cancelled by a conflicting transaction is retried on fresh state', async (t) => {
+    const version = await etag()
+    faults.inject({ commands: ['TransactWriteItemsCommand'], times: 2, when: 'before', error: conflicted })
+    const res = await app.inject({ method: 'PUT', url: '/features/busy/env/qa', headers: { authorization: admin, 'if-match': version }, payload: { enabled: true } })
+    faults.clear()
+    t.equal(res.statusCode, 200, res.body)
+    t.equal(faults.attempts('TransactWriteItemsCommand'), 3, 'retried')
+    t.equal(await etag(), `"${Number(JSON.parse(version)) + 1}"`, 'committed once')
+  })
+
+  await t.test('conflicting transactions that never end: 409 (flag writes) or 503 (others), nothing written', async (t) => {
+    const version = await etag()
+    faults.inject({ commands: ['TransactWriteItemsCommand'], times: Infinity, when: 'before', error: conflicted })
+    const flagWrite = await app.inject({ method: 'PATCH', url: '/features/busy', headers: { authorization: admin, 'if-match': '*' }, payload: { description: 'contended' } })
+    const otherWrite = await app.inject({ method: 'POST', url: '/environments', headers: { authorization: admin }, payload: { name: 'contended' } })
+    faults.clear()
+    expectProblem(t, flagWrite, 409, 'flag write after its retries')
+    expectProblem(t, otherWrite, 503, 'environment registration')
+    t.match(String(otherWrite.headers['retry-after']), /^\d+$/, 'Retry-After')
+    t.equal(await etag(), version, 'nothing written')
+  })
+
   await t.test('a transaction cancelled for throttling twice, then committed', async (t) => {
     const version = await etag()
     faults.inject({ commands: ['TransactWriteItemsCommand'], times: 2, when: 'before', error: throttledTransaction })
