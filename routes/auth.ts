@@ -3,11 +3,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { SignupBody, LoginBody, UserSchema, TokenResponse } from '../src/schemas/auth.js'
 import { problems } from '../src/schemas/common.js'
 import { AppError, badRequest, unauthorized } from '../src/domain/errors.js'
-import { passwordWeakness, hashPassword, verifyPassword, DUMMY_HASH } from '../src/auth/passwords.js'
+import { randomBytes } from 'node:crypto'
+import { passwordWeakness, hashPassword, verifyPassword } from '../src/auth/passwords.js'
 import { normalizeEmail, publicUser } from '../src/repositories/user-repository.js'
 
 export default async function authRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  // Unknown accounts are compared against a hash of the configured cost, made once, so both
+  // answers take one bcrypt of the same cost.
+  let decoy: Promise<string> | undefined
+  const decoyHash = async () => await (decoy ??= hashPassword(randomBytes(18).toString('base64url'), fastify.config.BCRYPT_ROUNDS))
   // Password spraying (a few guesses against many accounts from one address) is limited per
   // address; the route's own limiter below is per account. @fastify/rate-limit runs one limiter per
   // request, so this one is checked by hand.
@@ -64,7 +69,7 @@ export default async function authRoutes (app: FastifyInstance) {
     const { email, password } = request.body
     const user = await fastify.users.get(email)
     // Same work and the same answer whether the account exists or not: no enumeration.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH)
+    const ok = await verifyPassword(password, user?.passwordHash ?? await decoyHash())
     if (user === undefined || !ok) throw unauthorized('Invalid email or password')
     return { access_token: fastify.issueToken(user), token_type: 'Bearer' as const, expires_in: fastify.config.JWT_TTL_SECONDS }
   })

@@ -20,6 +20,3 @@ export async function hashPassword (password: string, rounds: number): Promise<s
 export async function verifyPassword (password: string, hash: string): Promise<boolean> {
   return await bcrypt.compare(password, hash)
 }
-
-/** A hash to compare against when the account does not exist, so both paths cost one bcrypt. */
-export const DUMMY_HASH = '$2b$12$C6UzMDM.H6dfI/f/IKxGhuJ6oJ0pSNRtwpvbRNrOBvqJ4a3V/VGz6'
