@@ -4,7 +4,8 @@
 // once (store.onCommit), other processes (other Lambda instances) stop accepting it within the TTL.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { createApiKeyRepository, parseSecret, secretMatches, type ApiKeyRecord, type ApiKeyRepository } from '../src/repositories/api-key-repository.js'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createApiKeyRepository, parseSecret, type ApiKeyRecord, type ApiKeyRepository } from '../src/repositories/api-key-repository.js'
 import { TtlLru } from '../src/evaluation/cache.js'
 import type { ApiKeyVerifier, Principal } from './auth.js'
 
@@ -22,12 +23,27 @@ export interface ApiKeysPluginOptions {
 export const DEFAULT_API_KEY_CACHE_TTL_MS = 10_000
 
 export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>, cache: TtlLru<ApiKeyRecord | null>): ApiKeyVerifier {
+  // The hot path (every evaluation). A secret that verified against a cached record is kept with
+  // it (in memory, for the record's cache lifetime: ≤ the TTL, or until a revocation through this
+  // process drops the record), so later requests compare bytes in constant time instead of
+  // hashing; anything else is hashed and compared with the stored digest, also in constant time.
+  const verified = new WeakMap<ApiKeyRecord, Buffer>()
+  function matches (record: ApiKeyRecord, secret: string): boolean {
+    const presented = Buffer.from(secret, 'utf8')
+    const known = verified.get(record)
+    if (known !== undefined && known.length === presented.length && timingSafeEqual(known, presented)) return true
+    const stored = Buffer.from(record.digest, 'hex')
+    const digest = createHash('sha256').update(presented).digest()
+    const ok = stored.length === digest.length && timingSafeEqual(stored, digest)
+    if (ok) verified.set(record, presented)
+    return ok
+  }
   return {
     async verify (secret: string): Promise<Principal | undefined> {
       const parsed = parseSecret(secret)
       if (parsed === undefined) return undefined
-      const record = await cache.get(parsed.keyId, async () => (await repo.getRecord(parsed.keyId)) ?? null)
-      if (record === null || !secretMatches(record, secret)) return undefined
+      const record = cache.peek(parsed.keyId) ?? await cache.get(parsed.keyId, async () => (await repo.getRecord(parsed.keyId)) ?? null)
+      if (record === null || !matches(record, secret)) return undefined
       if (record.revokedAt !== undefined || record.environment !== parsed.environment) return undefined
       return { kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment }
     }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { EvaluateBody, EvaluationResponse } from '../src/schemas/evaluate.js'
 import { problems } from '../src/schemas/common.js'
@@ -14,7 +14,18 @@ export default async function evaluateRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   fastify.post('/evaluate', {
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess],
-    config: { rateLimit: { max: fastify.config.RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 } },
+    config: {
+      rateLimit: {
+        max: fastify.config.RATE_LIMIT_PER_MINUTE,
+        timeWindow: 60_000,
+        // Runs after authentication (route onRequest hooks come first): one budget per credential,
+        // read from the principal instead of re-parsing the Authorization header.
+        keyGenerator: function evaluateRateKey (request: FastifyRequest) {
+          const p = request.user
+          return p.kind === 'apiKey' ? `apikey:${p.keyId}` : `user:${p.sub}`
+        }
+      }
+    },
     schema: {
       tags: ['evaluation'], summary: 'Evaluate one flag for a context',
       security: [{ bearerAuth: [] }, { apiKey: [] }],

@@ -2,10 +2,10 @@
 // config and external clients, then app plugins. Routes are added by app.ts / evaluate-app.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import configPlugin from '../plugins/config.js'
+import securityHeadersPlugin from '../plugins/security-headers.js'
 import validationPlugin from '../plugins/validation.js'
 import errorHandlerPlugin, { sendProblem } from '../plugins/error-handler.js'
 import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
@@ -26,7 +26,8 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   await fastify.register(validationPlugin)
   await fastify.register(errorHandlerPlugin)
   fastify.addSchema(ProblemSchema)
-  await fastify.register(helmet, { contentSecurityPolicy: false, global: true })
+  // helmet's headers (contentSecurityPolicy off), computed once instead of per request.
+  await fastify.register(securityHeadersPlugin)
   const origins = fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== '')
   await fastify.register(cors, {
     origin: origins.includes('*') ? true : origins,

@@ -1,64 +1,125 @@
 // A small TTL + LRU cache with single-flight loads: concurrent misses for one key share one read.
 // Map iteration order is insertion order, so re-inserting on hit keeps the oldest entry first.
+//
+// Invalidation beats in-flight loads: `delete`/`clear`/`deleteWhere` forget the load in flight
+// for the keys they drop, and a load only stores its value while it is still the key's current
+// load. A read that began before a write can therefore never park the pre-write value in the
+// cache; callers that arrive after the invalidation start a fresh load.
 
-export interface CacheOptions { ttlMs: number; maxEntries: number; now?: () => number }
+export interface CacheOptions<V = unknown> {
+  /** Time to live of an entry in ms; 0 (or less) disables caching and single-flight entirely. */
+  ttlMs: number
+  /** Bound on the number of entries (least recently used evicted first). */
+  maxEntries: number
+  /** Optional bound on the summed `weigh(value)` of the entries (e.g. bytes). */
+  maxWeight?: number
+  weigh?: (value: V) => number
+  /** Optional per-value expiry (epoch ms), capping the TTL (e.g. a scheduled change). */
+  expiresAt?: (value: V) => number
+  now?: () => number
+}
+
+interface Entry<V> { value: V; expires: number; weight: number }
 
 export class TtlLru<V> {
-  private readonly entries = new Map<string, { value: V; expires: number }>()
+  private readonly entries = new Map<string, Entry<V>>()
   private readonly inflight = new Map<string, Promise<V>>()
+  private readonly now: () => number
+  private totalWeight = 0
   private generation = 0
-  constructor (private readonly opts: CacheOptions) {}
+  constructor (private readonly opts: CacheOptions<V>) {
+    this.now = opts.now ?? Date.now
+  }
 
   get size (): number { return this.entries.size }
+  get weight (): number { return this.totalWeight }
+  get enabled (): boolean { return this.opts.ttlMs > 0 }
+
+  /**
+   * A token for `set(…, { ifUnchangedSince })`: a value read after taking it is stored only if no
+   * invalidation happened in between (for values read outside `get`, e.g. a bulk page read).
+   */
+  epoch (): number { return this.generation }
 
   async get (key: string, load: () => Promise<V>): Promise<V> {
     if (this.opts.ttlMs <= 0) return await load()
-    const now = (this.opts.now ?? Date.now)()
-    const hit = this.entries.get(key)
-    if (hit !== undefined) {
-      if (hit.expires > now) {
-        this.entries.delete(key)
-        this.entries.set(key, hit)
-        return hit.value
-      }
-      this.entries.delete(key)
-    }
+    const hit = this.lookup(key)
+    if (hit !== undefined) return hit.value
     const pending = this.inflight.get(key)
     if (pending !== undefined) return await pending
-    const generation = this.generation
-    const promise = load().then((value) => {
-      // A write that invalidated while we were reading wins: don't cache a possibly stale value.
-      if (generation === this.generation) this.set(key, value)
+    const promise: Promise<V> = load().then((value) => {
+      // Still this key's current load (no invalidation since it started): cache the value.
+      if (this.inflight.get(key) === promise) this.set(key, value)
       return value
-    }).finally(() => { this.inflight.delete(key) })
+    }).finally(() => {
+      if (this.inflight.get(key) === promise) this.inflight.delete(key)
+    })
     this.inflight.set(key, promise)
     return await promise
   }
 
+  /** The live value, refreshing its LRU position; undefined on a miss. */
   peek (key: string): V | undefined {
-    const hit = this.entries.get(key)
-    return hit !== undefined && hit.expires > (this.opts.now ?? Date.now)() ? hit.value : undefined
+    return this.lookup(key)?.value
   }
 
-  set (key: string, value: V): void {
-    this.entries.delete(key)
-    this.entries.set(key, { value, expires: (this.opts.now ?? Date.now)() + this.opts.ttlMs })
-    while (this.entries.size > this.opts.maxEntries) {
+  set (key: string, value: V, opts: { expiresAt?: number; ifUnchangedSince?: number } = {}): void {
+    if (this.opts.ttlMs <= 0) return
+    if (opts.ifUnchangedSince !== undefined && opts.ifUnchangedSince !== this.generation) return
+    const now = this.now()
+    const expires = Math.min(now + this.opts.ttlMs, opts.expiresAt ?? this.opts.expiresAt?.(value) ?? Number.POSITIVE_INFINITY)
+    if (expires <= now) return
+    const weight = this.opts.weigh?.(value) ?? 0
+    if (this.opts.maxWeight !== undefined && weight > this.opts.maxWeight) return
+    this.remove(key)
+    this.entries.set(key, { value, expires, weight })
+    this.totalWeight += weight
+    while (this.entries.size > this.opts.maxEntries || (this.opts.maxWeight !== undefined && this.totalWeight > this.opts.maxWeight)) {
       const oldest = this.entries.keys().next().value
       if (oldest === undefined) break
-      this.entries.delete(oldest)
+      this.remove(oldest)
     }
   }
 
   delete (key: string): void {
-    this.entries.delete(key)
+    this.remove(key)
     this.inflight.delete(key)
+    this.generation++
+  }
+
+  /** Drop every entry (and in-flight load) whose key matches, e.g. all results of one environment. */
+  deleteWhere (match: (key: string) => boolean): void {
+    for (const k of [...this.entries.keys()]) if (match(k)) this.remove(k)
+    for (const k of [...this.inflight.keys()]) if (match(k)) this.inflight.delete(k)
     this.generation++
   }
 
   clear (): void {
     this.entries.clear()
     this.inflight.clear()
+    this.totalWeight = 0
     this.generation++
+  }
+
+  private lookup (key: string): Entry<V> | undefined {
+    const hit = this.entries.get(key)
+    if (hit === undefined) return undefined
+    if (hit.expires > this.now()) {
+      // Most recently used last.
+      if (this.entries.size > 1) {
+        this.entries.delete(key)
+        this.entries.set(key, hit)
+      }
+      return hit
+    }
+    this.remove(key)
+    return undefined
+  }
+
+  private remove (key: string): void {
+    const old = this.entries.get(key)
+    if (old === undefined) return
+    this.entries.delete(key)
+    this.totalWeight -= old.weight
   }
 }

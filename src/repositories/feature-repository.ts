@@ -487,9 +487,9 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       })
     },
 
-    /** The evaluation read: one GetItem on the environment item. */
-    async getDefinition (name: string, env: string): Promise<FlagDefinition | undefined> {
-      const res = await doc.send(new GetCommand({ TableName: tableName, Key: featureEnvKey(name, env) }))
+    /** The evaluation read: one GetItem on the environment item (strongly consistent on request, for caches). */
+    async getDefinition (name: string, env: string, opts: { consistent?: boolean } = {}): Promise<FlagDefinition | undefined> {
+      const res = await doc.send(new GetCommand({ TableName: tableName, Key: featureEnvKey(name, env), ConsistentRead: opts.consistent === true }))
       return res.Item !== undefined ? toDefinition(res.Item) : undefined
     },
 

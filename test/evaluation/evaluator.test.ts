@@ -1,0 +1,194 @@
+// The evaluator's caches over a fake definition source: what is read when, invalidation, the
+// bulk path (snapshot or page streaming, GSI lag overlay, prerequisites across pages), expiry.
+import t from 'tap'
+import { createEvaluator, weighDefinition, type DefinitionSource, type EvaluatedFlag, type RenderedBulk } from '../../src/evaluation/evaluator.js'
+import { simpleTargeting, type FlagDefinition } from '../../src/domain/model.js'
+
+function def (flag: string, env: string, enabled = true, extra: Partial<FlagDefinition> = {}): FlagDefinition {
+  return {
+    ...simpleTargeting(enabled),
+    flag,
+    environment: env,
+    type: 'boolean',
+    variants: [{ key: 'on', value: true }, { key: 'off', value: false }],
+    segments: {},
+    version: 1,
+    ...extra
+  }
+}
+
+/**
+ * A table (point reads see the latest write) and a GSI that only shows what `syncIndex()` copied,
+ * like DynamoDB's eventually consistent index. Counts every read.
+ */
+function fakeSource () {
+  const table = new Map<string, FlagDefinition>()
+  let index = new Map<string, FlagDefinition>()
+  const reads = { get: 0, consistentGets: 0, pages: 0 }
+  const k = (flag: string, env: string) => `${env}/${flag}`
+  const source: DefinitionSource = {
+    async getDefinition (flag, env, opts) {
+      reads.get++
+      if (opts?.consistent === true) reads.consistentGets++
+      return table.get(k(flag, env))
+    },
+    async listDefinitions (env, { limit, cursor }) {
+      reads.pages++
+      const all = [...index.values()].filter((d) => d.environment === env).sort((a, b) => (a.flag < b.flag ? -1 : 1))
+      const start = cursor === undefined ? 0 : all.findIndex((d) => d.flag > String(cursor.after))
+      const items = start < 0 ? [] : all.slice(start, start + limit)
+      const more = start >= 0 && start + limit < all.length
+      return { items, cursor: more ? { after: items[items.length - 1].flag } : undefined }
+    }
+  }
+  return {
+    source,
+    reads,
+    put (d: FlagDefinition) { table.set(k(d.flag, d.environment), d) },
+    remove (flag: string, env: string) { table.delete(k(flag, env)) },
+    syncIndex () { index = new Map(table) }
+  }
+}
+
+const render = (results: EvaluatedFlag[]): RenderedBulk => {
+  const body = JSON.stringify(results.map((r) => [r.definition.flag, r.result.value]))
+  return { body, etag: `"${body.length}:${body}"` }
+}
+const flagsOf = (b: RenderedBulk) => (JSON.parse(b.body) as Array<[string, unknown]>)
+
+t.test('single evaluation: one strongly consistent read per TTL, shared by concurrent misses', async (t) => {
+  let now = 0
+  const f = fakeSource()
+  f.put(def('a', 'prod'))
+  const ev = createEvaluator({ source: f.source, now: () => now, ttlMs: 1_000 })
+  const results = await Promise.all(Array.from({ length: 20 }, () => ev.evaluate('a', 'prod', {})))
+  t.ok(results.every((r) => r.result.value === true))
+  t.same(f.reads, { get: 1, consistentGets: 1, pages: 0 })
+  f.put(def('a', 'prod', false)) // written by another process: not seen until the TTL
+  t.equal((await ev.evaluate('a', 'prod', {})).result.value, true)
+  now = 1_000
+  t.equal((await ev.evaluate('a', 'prod', {})).result.reason, 'DISABLED', 'seen once the TTL has passed')
+  t.equal(f.reads.get, 2)
+  f.put(def('a', 'prod', true))
+  ev.invalidate('a', 'prod') // written through this process
+  t.equal((await ev.evaluate('a', 'prod', {})).result.value, true, 'seen at once')
+  t.equal((await ev.evaluate('missing', 'prod', {})).result.errorCode, 'FLAG_NOT_FOUND')
+  t.equal((await ev.evaluate('missing', 'prod', {})).result.errorCode, 'FLAG_NOT_FOUND')
+  t.equal(f.reads.get, 4, 'a missing flag is cached too')
+  f.put(def('missing', 'prod'))
+  ev.invalidate('missing', 'prod')
+  t.equal((await ev.evaluate('missing', 'prod', {})).result.value, true, 'created through this process: seen at once')
+})
+
+t.test('cache off: every evaluation reads, eventually consistent unless this process just wrote the flag', async (t) => {
+  const f = fakeSource()
+  f.put(def('a', 'prod'))
+  const ev = createEvaluator({ source: f.source, now: Date.now, ttlMs: 0 })
+  await ev.evaluate('a', 'prod', {})
+  await ev.evaluate('a', 'prod', {})
+  t.same(f.reads, { get: 2, consistentGets: 0, pages: 0 })
+  ev.invalidate('a', 'prod')
+  await ev.evaluate('a', 'prod', {})
+  t.equal(f.reads.consistentGets, 1)
+})
+
+t.test('bulk: cached per (environment, context), dropped by a write in that environment only', async (t) => {
+  const f = fakeSource()
+  for (const n of ['a', 'b', 'c']) { f.put(def(n, 'prod')); f.put(def(n, 'dev')) }
+  f.syncIndex()
+  const ev = createEvaluator({ source: f.source, now: Date.now, ttlMs: 60_000 })
+  const first = await ev.bulk('prod', { targetingKey: 'u1' }, render)
+  t.same(flagsOf(first), [['a', true], ['b', true], ['c', true]])
+  const pages = f.reads.pages
+  t.equal(await ev.bulk('prod', { targetingKey: 'u1' }, render), first, 'same context: the cached answer')
+  t.equal(ev.peekBulk('prod', '{"targetingKey":"u1"}'), first, 'keyed by the canonical context')
+  await ev.bulk('prod', { targetingKey: 'u2' }, render)
+  t.equal(f.reads.pages, pages, 'a new context is evaluated from the environment snapshot, no read')
+  await ev.bulk('dev', { targetingKey: 'u1' }, render)
+  f.put(def('b', 'prod', false))
+  f.syncIndex()
+  ev.invalidate('b', 'prod')
+  t.equal(ev.peekBulk('prod', '{"targetingKey":"u1"}'), undefined, 'prod answers dropped')
+  t.not(ev.peekBulk('dev', '{"targetingKey":"u1"}'), undefined, 'dev answers kept')
+  t.same(flagsOf(await ev.bulk('prod', { targetingKey: 'u1' }, render)), [['a', true], ['b', false], ['c', true]])
+})
+
+t.test('bulk reads overlay flags written here on a lagging index (create, change, delete)', async (t) => {
+  const f = fakeSource()
+  for (const n of ['b', 'd', 'f']) f.put(def(n, 'prod'))
+  f.syncIndex()
+  let now = 0
+  const ev = createEvaluator({ source: f.source, now: () => now, ttlMs: 60_000, recentWriteWindowMs: 5_000 })
+  t.same(flagsOf(await ev.bulk('prod', {}, render)).map(([n]) => n), ['b', 'd', 'f'])
+  // Writes through this process; the index has not caught up.
+  f.put(def('a', 'prod')); ev.invalidate('a', 'prod')
+  f.put(def('d', 'prod', false)); ev.invalidate('d', 'prod')
+  f.put(def('e', 'prod')); ev.invalidate('e', 'prod')
+  f.remove('f', 'prod'); ev.invalidate('f', 'prod')
+  f.put(def('z', 'prod')); ev.invalidate('z', 'prod')
+  t.same(flagsOf(await ev.bulk('prod', {}, render)), [['a', true], ['b', true], ['d', false], ['e', true], ['z', true]])
+  f.syncIndex()
+  now = 5_001
+  const gets = f.reads.get
+  ev.invalidate('b', 'prod')
+  await ev.bulk('prod', {}, render)
+  t.equal(f.reads.get - gets, 1, 'older writes are left to the index once the window has passed')
+})
+
+t.test('a large environment is streamed page by page, prerequisites resolved across pages', async (t) => {
+  const f = fakeSource()
+  const names = Array.from({ length: 25 }, (_, i) => `f${String(i).padStart(2, '0')}`)
+  for (const n of names) f.put(def(n, 'prod'))
+  // f00 requires f24 (a later page) to serve 'off' — it serves 'on', so f00 is not met → off.
+  f.put(def('f00', 'prod', true, { prerequisites: [{ flag: 'f24', variant: 'off' }] }))
+  f.syncIndex()
+  const ev = createEvaluator({ source: f.source, now: Date.now, ttlMs: 60_000, snapshotMaxFlags: 10, pageSize: 5 })
+  const out = flagsOf(await ev.bulk('prod', { targetingKey: 'u' }, render))
+  t.equal(out.length, 25)
+  t.same(out[0], ['f00', false], 'prerequisite on another page was loaded')
+  t.same(out.map(([n]) => n), names, 'flag order')
+  const pages = f.reads.pages
+  await ev.bulk('prod', { targetingKey: 'other' }, render)
+  t.equal(f.reads.pages - pages, 5, 'no snapshot held: a new context streams the 5 pages again')
+  t.equal(ev.stats().snapshots, 1, 'only the "too large" marker is cached')
+})
+
+t.test('a bulk answer expires at the next scheduled change of one of its flags', async (t) => {
+  let now = Date.parse('2030-01-01T00:00:00Z')
+  const f = fakeSource()
+  f.put(def('s', 'prod', false, { schedule: [{ id: 'on', at: '2030-01-01T00:00:10Z', change: { enabled: true } }] }))
+  f.syncIndex()
+  const ev = createEvaluator({ source: f.source, now: () => now, ttlMs: 60_000 })
+  t.same(flagsOf(await ev.bulk('prod', {}, render)), [['s', false]])
+  now += 9_999
+  t.not(ev.peekBulk('prod', '{}'), undefined)
+  now += 1
+  t.equal(ev.peekBulk('prod', '{}'), undefined, 'expired when the change is due')
+  t.same(flagsOf(await ev.bulk('prod', {}, render)), [['s', true]])
+})
+
+t.test('a write while a bulk answer is being computed: it is not cached', async (t) => {
+  const f = fakeSource()
+  f.put(def('a', 'prod'))
+  f.syncIndex()
+  const ev = createEvaluator({ source: f.source, now: Date.now, ttlMs: 60_000 })
+  const inFlight = ev.bulk('prod', {}, render)
+  f.put(def('a', 'prod', false)); f.syncIndex()
+  ev.invalidate('a', 'prod')
+  await inFlight
+  t.same(flagsOf(await ev.bulk('prod', {}, render)), [['a', false]])
+})
+
+t.test('memory: definitions and bulk answers stay within their byte budgets', async (t) => {
+  const f = fakeSource()
+  for (let i = 0; i < 200; i++) f.put(def(`f${String(i).padStart(3, '0')}`, 'prod'))
+  f.syncIndex()
+  const one = weighDefinition(def('f000', 'prod'))
+  const ev = createEvaluator({ source: f.source, now: Date.now, ttlMs: 60_000, maxBytes: 50 * one, bulkMaxBytes: 64 * 1024, snapshotMaxFlags: 50 })
+  for (let i = 0; i < 200; i++) t.equal((await ev.evaluate(`f${String(i).padStart(3, '0')}`, 'prod', {})).result.value, true)
+  t.ok(ev.stats().definitions <= 50 && ev.stats().definitionBytes <= 50 * one, `definitions bounded: ${JSON.stringify(ev.stats())}`)
+  for (let u = 0; u < 100; u++) await ev.bulk('prod', { targetingKey: `u${u}` }, render)
+  t.ok(ev.stats().bulkBytes <= 64 * 1024, 'bulk answers bounded by bytes')
+  t.ok(ev.stats().bulkEntries < 100, 'older answers evicted')
+  t.ok(ev.stats().snapshotBytes <= 64, 'a 200-flag environment over snapshotMaxFlags is not held (only its marker)')
+})
