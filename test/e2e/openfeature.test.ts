@@ -1,11 +1,10 @@
 // Real OpenFeature clients against the dev server as a real process (real HTTP): the Node server
 // SDK with the OFREP provider, and the web SDK with the OFREP web provider (it runs under Node).
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
+import { startChild, waitForOutput } from '../reliability/support.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { OpenFeature as ServerOpenFeature, ErrorCode } from '@openfeature/server-sdk'
 import { OFREPProvider } from '@openfeature/ofrep-provider'
 import { OpenFeature as WebOpenFeature, ProviderEvents } from '@openfeature/web-sdk'
@@ -13,7 +12,6 @@ import { OFREPWebProvider } from '@openfeature/ofrep-web-provider'
 import { eventually } from '../helper.js'
 import { createApiKey, seedFlags, type Call } from '../ofrep/seed.js'
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }
 
 /** `node --import tsx src/server.ts` on a free port and a temporary DATA_DIR; stopped (SIGTERM, awaited) at teardown. */
@@ -22,8 +20,6 @@ async function startServer (t: Test): Promise<string> {
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   // Only what the service needs: no endpoint variables leak in from the test runner's environment.
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? tmpdir(),
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: dataDir,
@@ -32,23 +28,8 @@ async function startServer (t: Test): Promise<string> {
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'warn'
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })
-  let exited = false
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve() }))
-  t.teardown(async () => {
-    if (exited) return
-    child.kill('SIGTERM')
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    await exit
-    clearTimeout(killer)
-  })
-  return await eventually(async () => {
-    if (exited) throw new Error('server exited early')
-    return /Switchyard is listening on (http:\/\/\S+)/.exec(out)?.[1]
-  }, { timeoutMs: 90_000, intervalMs: 100, what: 'the listening line' }).catch((err: Error) => { throw new Error(`${err.message}\n${out}`) })
+  const server = startChild(t, 'src/server.ts', env)
+  return await waitForOutput(server, /Switchyard is listening on (http:\/\/\S+)/, 90_000)
 }
 
 function httpCall (baseUrl: string): Call {
