@@ -1,14 +1,13 @@
 // `npm run dev` as a real child process: real HTTP, a temporary DATA_DIR, stop with SIGTERM, start
 // again on the same DATA_DIR and find everything still there.
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { eventually } from '../helper.js'
+import { startChild, waitForOutput } from '../reliability/support.js'
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }
 const USER = { username: 'dev', email: 'dev@example.com', password: 'another long passphrase 7' }
 
@@ -17,8 +16,6 @@ interface Running { child: ChildProcess; url: string; output: () => string; exit
 async function startServer (t: Test, dataDir: string): Promise<Running> {
   // Only what the service needs: no endpoint variables leak in from the test runner's environment.
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? tmpdir(),
     PORT: '0',
     DATA_DIR: dataDir,
     ADMIN_EMAIL: ADMIN.email,
@@ -26,24 +23,9 @@ async function startServer (t: Test, dataDir: string): Promise<Running> {
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'warn'
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  let done = false
-  void exited.then(() => { done = true })
-  t.teardown(async () => {
-    if (!done) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
-  const url = await eventually(async () => {
-    if (done) throw new Error(`server exited early:\n${out}`)
-    return /Switchyard is listening on (http:\/\/\S+)/.exec(out)?.[1]
-  }, { timeoutMs: 60_000, intervalMs: 100, what: 'the listening line' }).catch((err: Error) => { throw new Error(`${err.message}\n${out}`) })
-  return { child, url, output: () => out, exited }
+  const server = startChild(t, 'src/server.ts', env)
+  const url = await waitForOutput(server, /Switchyard is listening on (http:\/\/\S+)/)
+  return { child: server.child, url, output: server.output, exited: server.exited }
 }
 
 async function call (url: string, method: string, path: string, body?: unknown, token?: string) {
