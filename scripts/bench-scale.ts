@@ -13,9 +13,11 @@
 //     EVAL_CACHE_TTL_MS=0): requests/s, p50, p99, CPU per request — unchanged if a flag is O(1);
 //   - listing: every page of GET /features?limit=100 (page latency p50/max, total);
 //   - OFREP bulk over a whole environment: the first answer streams the environment page by page
-//     from GSI1 (above 2 000 flags it is never held whole), the repeat and the 304 come from the
-//     bulk cache, new contexts are evaluated anew;
-//   - resident memory (VmRSS, peak VmHWM) of the service after each step, and of the store.
+//     from GSI1 into the environment snapshot (held whole only within its byte budget), the repeat
+//     and the 304 come from the bulk cache, new contexts are evaluated from the snapshot;
+//   - memory of the service after each step: resident (VmRSS, peak VmHWM) and its live JS heap
+//     after the last full GC (from --trace-gc; RSS alone includes garbage V8 has not collected
+//     yet and allocator slack), and the store's RSS.
 // Results: a table on stdout and bench-results/bench-scale.json.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -24,7 +26,7 @@ import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import {
   ROOT, api, batchLoad, cannon, devDynamoEndpoint, expectStatus, machine, pool, realisticContext, realisticFlag, round1,
-  startServer, waitForQuiet, type ChildServer
+  startServer, waitForQuiet, type ChildServer, type Measured
 } from './bench-support.js'
 
 const { values: args } = parseArgs({
@@ -69,7 +71,7 @@ async function startService (cache: boolean): Promise<ChildServer> {
   await service?.stop()
   service = await startServer(`service-cache-${cache ? 'on' : 'off'}`, 'src/server.ts', {
     ...baseEnv, DATA_DIR: serviceDir, DYNAMODB_ENDPOINT: dynamoEndpoint, EVAL_CACHE_TTL_MS: cache ? '5000' : '0'
-  }, work)
+  }, work, ['--trace-gc'])
   return service
 }
 
@@ -99,6 +101,19 @@ async function singleEval (s: ChildServer, prodKey: string, count: number) {
     body: JSON.stringify({ feature: flagName(Math.floor(i * count / n)), environment: 'prod', context: realisticContext(i * 7919) })
   }))
   return await cannon({ url: s.url, connections: CONNECTIONS, duration: DURATION, warmupSeconds: 2, requests, server: s })
+}
+
+/**
+ * Same process, same data, same minutes: evaluations over the first 100 flags and over 1 000
+ * flags spread across all of them, alternated (A B A B), so machine noise hits both alike.
+ */
+async function hotVersusSpread (s: ChildServer, prodKey: string, count: number) {
+  const out: Record<string, unknown[]> = { flags100: [], [`flags${count}`]: [] }
+  for (let round = 0; round < 2; round++) {
+    out.flags100.push(await singleEval(s, prodKey, Math.min(100, count)))
+    out[`flags${count}`].push(await singleEval(s, prodKey, count))
+  }
+  return out
 }
 
 async function listing (url: string, admin: Record<string, string>) {
@@ -136,7 +151,7 @@ async function bulk (url: string, key: string) {
   const revalidateMs = performance.now() - t
   // More contexts: each is evaluated anew (streamed when the environment is large); the bulk
   // cache is bounded by bytes, so memory stays bounded.
-  const contexts = first.body.flags.length > 2_000 ? 3 : 20
+  const contexts = 20
   t = performance.now()
   for (let u = 0; u < contexts; u++) await expectStatus(call('POST', '/ofrep/v1/evaluate/flags', { headers, body: { context: realisticContext(100 + u) } }), 200, 'bulk')
   const newContextMs = (performance.now() - t) / contexts
@@ -169,6 +184,10 @@ async function measureAt (count: number, keys: Record<string, string>) {
   out.memoryAfterTouchingAll = await s.memory()
   log(`[${count} flags] single evaluation, cache on …`)
   out.evaluateCacheOn = await singleEval(s, keys.prod, count)
+  if (count > SMALL) {
+    log(`[${count} flags] cache on: 100 hot flags vs 1 000 spread over ${count}, alternated …`)
+    out.hotVersusSpreadCacheOn = await hotVersusSpread(s, keys.prod, count)
+  }
   log(`[${count} flags] listing …`)
   out.listing = await listing(s.url, admin)
   log(`[${count} flags] OFREP bulk over prod …`)
@@ -177,6 +196,10 @@ async function measureAt (count: number, keys: Record<string, string>) {
   s = await startService(false)
   log(`[${count} flags] single evaluation, cache off …`)
   out.evaluateCacheOff = await singleEval(s, keys.prod, count)
+  if (count > SMALL) {
+    log(`[${count} flags] cache off: 100 flags vs 1 000 spread over ${count}, alternated …`)
+    out.hotVersusSpreadCacheOff = await hotVersusSpread(s, keys.prod, count)
+  }
   out.memoryCacheOff = await s.memory()
   out.storeMemory = await store!.memory()
   return out
@@ -214,7 +237,11 @@ try {
       `  listing (limit 100)         : ${m.listing.pages} pages, ${m.listing.total} flags, page p50 ${m.listing.pageP50Ms} ms, max ${m.listing.pageMaxMs} ms, all ${m.listing.totalMs} ms`,
       `  OFREP bulk (prod)           : ${m.bulk.flags} flags, ${m.bulk.bodyKiB} KiB; first ${m.bulk.firstMs} ms, repeat ${m.bulk.repeatMs} ms, 304 ${m.bulk.revalidateMs} ms, new context ${m.bulk.newContextMs} ms`,
       `  service RSS                 : start ${m.memoryAtStart.rssMiB} MiB, every flag cached ${m.memoryAfterTouchingAll.rssMiB} MiB, after bulk ${m.memoryAfterBulk.rssMiB} MiB (peak ${m.memoryAfterBulk.peakRssMiB} MiB); cache off ${m.memoryCacheOff.rssMiB} MiB`,
-      `  store RSS (dev server + dynalite): ${m.storeMemory.rssMiB} MiB (peak ${m.storeMemory.peakRssMiB} MiB)`
+      `  service live heap (last GC) : every flag cached ${m.memoryAfterTouchingAll.liveHeapMiB} MiB, after bulk ${m.memoryAfterBulk.liveHeapMiB} MiB; cache off ${m.memoryCacheOff.liveHeapMiB} MiB`,
+      `  store RSS (dev server + dynalite): ${m.storeMemory.rssMiB} MiB (peak ${m.storeMemory.peakRssMiB} MiB)`,
+      ...(['hotVersusSpreadCacheOn', 'hotVersusSpreadCacheOff'] as const).filter((k) => m[k] !== undefined).map((k) =>
+        `  ${k === 'hotVersusSpreadCacheOn' ? 'cache on ' : 'cache off'}, alternated      : ` + Object.entries(m[k] as Record<string, Measured[]>)
+          .map(([set, runs]) => `${set}: ${runs.map((r) => `${r.rps} req/s p99 ${r.p99} ms ${r.serverCpuUsPerRequest} µs`).join(' | ')}`).join('; '))
     ].join('\n')
   }
   process.stdout.write(`\n${row(`${SMALL} flags × ${ENVS.length} environments`, atSmall)}\n${row(`${LARGE} flags × ${ENVS.length} environments`, atLarge)}\n`)

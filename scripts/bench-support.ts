@@ -74,9 +74,11 @@ export interface ChildServer {
   url: string
   pid: number
   /** Resident set size and its peak, in MiB, from /proc. */
-  memory(): Promise<{ rssMiB: number; peakRssMiB: number }>
+  memory(): Promise<{ rssMiB: number; peakRssMiB: number; liveHeapMiB?: number }>
   /** CPU time (user + system) the process has used so far, in ms, from /proc. */
   cpuMs(): Promise<number>
+  /** With --trace-gc: the JS heap in MiB right after the last full (mark-compact) GC. */
+  liveHeapMiB(): number | undefined
   stop(): Promise<void>
 }
 
@@ -106,7 +108,14 @@ export async function startServer (name: string, entry: string, env: Record<stri
     })
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}:\n${out}`)) })
   })
-  child.stdout?.on('data', (chunk: Buffer) => log.write(chunk))
+  // --trace-gc lines start with [pid:isolate]; tsx's loader thread has an isolate of its own, so
+  // keep the last value per isolate and report the largest (the main thread's).
+  const liveHeaps = new Map<string, number>()
+  child.stdout?.on('data', (chunk: Buffer) => {
+    log.write(chunk)
+    for (const m of chunk.toString().matchAll(/\[\d+:(0x[0-9a-f]+)\][^\n]*?Mark-Compact[^\n]*?-> ([\d.]+) \(/g)) liveHeaps.set(m[1], Number(m[2]))
+  })
+  const liveHeap = () => liveHeaps.size === 0 ? undefined : Math.max(...liveHeaps.values())
   const pid = child.pid!
   return {
     name,
@@ -115,8 +124,9 @@ export async function startServer (name: string, entry: string, env: Record<stri
     async memory () {
       const status = await readFile(`/proc/${pid}/status`, 'utf8')
       const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-      return { rssMiB: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMiB: Math.round(kb('VmHWM') / 102.4) / 10 }
+      return { rssMiB: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMiB: Math.round(kb('VmHWM') / 102.4) / 10, liveHeapMiB: liveHeap() }
     },
+    liveHeapMiB: liveHeap,
     async cpuMs () {
       // Fields 14 and 15 of /proc/<pid>/stat (utime, stime) in clock ticks; the command name
       // (field 2) may contain spaces, so split after its closing parenthesis.
