@@ -6,7 +6,10 @@ import type { FastifyInstance, FastifySchema } from 'fastify'
 import { Ajv, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
 
-const base: Options = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false, messages: true }
+// validateSchema off: the route schemas are constants in the code, and checking each against the
+// JSON Schema meta-schema at start compiles that meta-schema once per Ajv instance, a large part of
+// a Lambda cold start. test/schemas.test.ts checks every route schema against it instead.
+const base: Options = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false, messages: true, validateSchema: false }
 
 function buildAjv (coerceTypes: boolean) {
   const ajv = new Ajv({ ...base, coerceTypes })

@@ -1,5 +1,5 @@
 // The shared bootstrap of the Lambda entry points: turns a function's environment into the map
-// the app (plugins/config.ts, through @fastify/env) or the workers validate. The entry modules
+// the app (plugins/config.ts, through loadConfig) or the workers validate. The entry modules
 // are the only code that reads process.env; they hand it to these functions.
 //
 // JWT secret: on AWS the functions get JWT_SECRET_ARN, never the secret itself (environment
@@ -13,7 +13,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
-import { ConfigSchema, ConfigError } from '../config.js'
+import { ConfigSchema, ConfigError, describeConfigErrors } from '../config.js'
 
 export type Env = Record<string, string | undefined>
 
@@ -91,16 +91,17 @@ export type LambdaWorkerConfig = Static<typeof WorkerConfigSchema>
 
 let validateWorker: ValidateFunction | undefined
 
-/** Validate the workers' configuration with the rules @fastify/env and loadConfig() apply. */
+/** Validate the workers' configuration with the rules loadConfig() applies. */
 export function workerConfig (env: Env): LambdaWorkerConfig {
   if (validateWorker === undefined) {
-    const ajv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: true, allErrors: true, strict: false })
+    // No meta-schema validation at start, as in loadConfig(): test/schemas.test.ts checks the schema.
+    const ajv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: true, allErrors: true, strict: false, validateSchema: false })
     addFormats.default(ajv)
     validateWorker = ajv.compile({ ...WorkerConfigSchema, additionalProperties: false })
   }
   const data: Record<string, unknown> = { ...configSlice(env, Object.keys(WorkerConfigSchema.properties)) }
   if (!validateWorker(data)) {
-    throw new ConfigError('Invalid worker configuration: ' + (validateWorker.errors ?? []).map((e) => e.keyword === 'required' ? `${String(e.params.missingProperty)} is required` : `${e.instancePath.slice(1)} ${e.message ?? ''}`).join('; '))
+    throw new ConfigError('Invalid worker configuration: ' + describeConfigErrors(validateWorker.errors ?? [], WorkerConfigSchema))
   }
   return data as LambdaWorkerConfig
 }
