@@ -1,6 +1,7 @@
 // The deployable artifacts, not the sources: `npm run build:lambda`'s bundles, built here, copied
 // to a directory outside the repository laid out like a Lambda sandbox (the function's files as
 // the task root; next to it only what the runtime and the function's layers provide: @aws-sdk/*
+// (except for the EvaluateFunction, which bundles its SDK clients and must not need the runtime's)
 // and, for the ApiFunction, the BcryptLayer's node_modules), loaded by a fresh `node` process and
 // handed real event documents against a local stack. The JWT secret comes from a Secrets Manager
 // endpoint over HTTP, through JWT_SECRET_ARN, exactly as on AWS.
@@ -29,12 +30,20 @@ const fn = (name: string): FunctionBuild => {
   return f
 }
 
+/** EvaluateFunction bundles the SDK clients it uses (cold start); the others use the runtime's SDK. */
+const BUNDLES_SDK = new Set(['EvaluateFunction'])
+
 t.test('the build: one bundle per function, bcrypt only where its layer is', async (t) => {
   t.same(built.functions.map((f) => f.name).sort(), ['ApiFunction', 'AuditConsumerFunction', 'EvaluateFunction', 'MaintenanceFunction'])
   for (const f of built.functions) {
     t.ok(f.exports.includes('handler'), `${f.name} exports its handler`)
     t.notOk(f.packages.includes('bcrypt'), `${f.name} does not bundle bcrypt`)
-    t.notOk(f.packages.some((p) => p.startsWith('@aws-sdk/')), `${f.name} leaves the SDK to the runtime`)
+    if (BUNDLES_SDK.has(f.name)) {
+      for (const p of ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-secrets-manager']) t.ok(f.packages.includes(p), `${f.name} bundles ${p}`)
+      t.notOk(f.externals.some((p) => p.startsWith('@aws-sdk/')), `${f.name} imports no SDK package from the runtime`)
+    } else {
+      t.notOk(f.packages.some((p) => p.startsWith('@aws-sdk/')), `${f.name} leaves the SDK to the runtime`)
+    }
   }
   t.same(fn('ApiFunction').externals, ['bcrypt'])
   t.same(fn('ApiFunction').layers, ['BcryptLayer'])
@@ -44,13 +53,16 @@ t.test('the build: one bundle per function, bcrypt only where its layer is', asy
   t.same(layer?.packages, ['bcrypt', 'node-gyp-build'])
 })
 
-/** A Lambda-like sandbox for one function: task root plus what the runtime and its layers provide. */
+/**
+ * A Lambda-like sandbox for one function: task root plus what the runtime and its layers provide.
+ * A function that bundles its SDK gets no runtime SDK beside it, so the test proves it needs none.
+ */
 async function sandbox (f: FunctionBuild): Promise<string> {
   const root = join(work, 'sandbox', f.name)
   const task = join(root, 'task')
   await mkdir(join(root, 'node_modules'), { recursive: true })
   await cp(f.outDir, task, { recursive: true })
-  await symlink(join(ROOT, 'node_modules', '@aws-sdk'), join(root, 'node_modules', '@aws-sdk'), 'dir')
+  if (!BUNDLES_SDK.has(f.name)) await symlink(join(ROOT, 'node_modules', '@aws-sdk'), join(root, 'node_modules', '@aws-sdk'), 'dir')
   for (const layerName of f.layers) {
     const layer = built.layers.find((l) => l.name === layerName)
     if (layer !== undefined) await cp(join(layer.outDir, 'nodejs', 'node_modules'), join(root, 'node_modules'), { recursive: true })
@@ -80,11 +92,11 @@ for (const raw of JSON.parse(readFileSync(eventsFile, 'utf8'))) {
 }
 const req = createRequire(bundle)
 const where = (name) => { try { return req.resolve(name) } catch { return null } }
-process.stdout.write('\\n@@RESULT ' + JSON.stringify({ initMs, results, bcrypt: where('bcrypt'), fastify: where('fastify') }) + '\\n')
+process.stdout.write('\\n@@RESULT ' + JSON.stringify({ initMs, results, bcrypt: where('bcrypt'), fastify: where('fastify'), sdk: where('@aws-sdk/client-dynamodb') }) + '\\n')
 process.exit(0)
 `
 
-interface DriverResult { initMs: number; results: Array<{ ok?: unknown; error?: string }>; bcrypt: string | null; fastify: string | null; output: string }
+interface DriverResult { initMs: number; results: Array<{ ok?: unknown; error?: string }>; bcrypt: string | null; fastify: string | null; sdk: string | null; output: string }
 
 async function runInFreshNode (bundle: string, events: unknown[], env: Record<string, string>): Promise<DriverResult> {
   const dir = join(work, 'runs', `${basename(bundle)}-${Date.now()}`)
@@ -143,6 +155,8 @@ t.test('the bundles answer real events from a fresh node process outside the rep
     t.match(JSON.parse(res.body), { feature: 'bundle-flag', enabled: true, value: true })
   }
   t.equal(evRun.bcrypt, null, 'no bcrypt anywhere near the EvaluateFunction')
+  t.equal(evRun.sdk, null, 'no runtime SDK beside the EvaluateFunction: its DynamoDB and Secrets Manager clients are the bundled ones')
+  t.not(apiRun.sdk, null, 'the ApiFunction resolves its SDK from the runtime copy beside it')
 
   t.equal(secrets.calls.length, 2, 'one GetSecretValue per container (2 processes, 5 requests)')
   for (const run of [apiRun, evRun]) {
