@@ -17,15 +17,27 @@ export interface AwsPluginOptions {
   sqs?: SQSClient
 }
 
-async function awsPlugin (fastify: FastifyInstance, opts: AwsPluginOptions) {
+export interface AwsClientsOptions extends AwsPluginOptions {
+  /**
+   * A surface that never writes (the EvaluateFunction) sends nothing to SQS: no client is built,
+   * which saves its construction in a cold start. `fastify.sqs` then throws if anything asks.
+   */
+  withoutSqs?: boolean
+}
+
+async function awsPlugin (fastify: FastifyInstance, opts: AwsClientsOptions) {
   const dynamo = opts.dynamo ?? createDocumentClient(fastify.config)
-  const sqs = opts.sqs ?? createSqsClient(fastify.config)
   fastify.decorate('dynamo', dynamo)
-  fastify.decorate('sqs', sqs)
+  const sqs = opts.withoutSqs === true ? undefined : opts.sqs ?? createSqsClient(fastify.config)
+  if (sqs !== undefined) {
+    fastify.decorate('sqs', sqs)
+  } else {
+    fastify.decorate('sqs', { getter () { throw new Error('this surface is read-only: it has no SQS client') } })
+  }
   fastify.addHook('onClose', async () => {
     // Only destroy what this plugin created; injected clients belong to the caller.
     if (opts.dynamo === undefined) dynamo.destroy()
-    if (opts.sqs === undefined) sqs.destroy()
+    if (opts.sqs === undefined) sqs?.destroy()
   })
 }
 

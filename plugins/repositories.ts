@@ -24,6 +24,12 @@ declare module 'fastify' {
 export interface RepositoriesPluginOptions {
   now?: Clock
   ids?: IdGenerator
+  /**
+   * The surface never writes (the EvaluateFunction, whose role cannot): no audit publisher is
+   * registered, so none is wired into the store. Were a commit ever made, its event would stay in
+   * the outbox item committed with it until the sweeper sends it; nothing would be lost.
+   */
+  readOnly?: boolean
 }
 
 export const uuidV7Ids: IdGenerator = { eventId: () => uuidv7() }
@@ -38,7 +44,7 @@ async function repositoriesPlugin (fastify: FastifyInstance, opts: RepositoriesP
     tableName,
     now,
     ids: opts.ids ?? uuidV7Ids,
-    publisher: { publish: async (events) => { await fastify.auditPublisher.publish(events) } },
+    publisher: opts.readOnly === true ? undefined : { publish: async (events) => { await fastify.auditPublisher.publish(events) } },
     sweepAgeMs: fastify.config.OUTBOX_SWEEP_AGE_MS
   })
   const segments = createSegmentRepository(store)

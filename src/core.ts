@@ -57,9 +57,10 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     pressureHandler: () => { if (Date.now() >= shedAfter) throw serviceUnavailable('Server is overloaded; retry shortly', 1) },
     exposeStatusRoute: false
   })
-  await fastify.register(awsPlugin, { dynamo: opts.dynamo, sqs: opts.sqs })
-  await fastify.register(repositoriesPlugin, { now: opts.now, ids: opts.ids })
-  await fastify.register(auditPublisherPlugin)
+  // readOnly (the evaluate surface): no SQS client, no audit publisher.
+  await fastify.register(awsPlugin, { dynamo: opts.dynamo, sqs: opts.sqs, withoutSqs: opts.readOnly })
+  await fastify.register(repositoriesPlugin, { now: opts.now, ids: opts.ids, readOnly: opts.readOnly })
+  if (opts.readOnly !== true) await fastify.register(auditPublisherPlugin)
   await fastify.register(authPlugin)
   await fastify.register(apiKeysPlugin)
   await fastify.register(evaluatorPlugin)

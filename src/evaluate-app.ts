@@ -1,5 +1,6 @@
 // The evaluation surface alone (EvaluateFunction on AWS): the shared core plugins plus the
-// evaluation routes, and nothing else on the hot path. Read-only: it never writes.
+// evaluation routes, and nothing else on the hot path. Read-only: it never writes, so the core is
+// registered without the SQS client and the audit publisher (less to build in a cold start).
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'
@@ -7,7 +8,7 @@ import evaluateRoutes from '../routes/evaluate.js'
 import ofrepRoutes from '../routes/ofrep.js'
 
 async function evaluateApp (fastify: FastifyInstance, opts: CoreOptions) {
-  await registerCore(fastify, opts)
+  await registerCore(fastify, { ...opts, readOnly: true })
   await fastify.register(evaluateRoutes, { prefix: '/features' })
   await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
 }

@@ -1,0 +1,39 @@
+// The evaluation-only surface (EvaluateFunction) is read-only: registerCore builds it without the
+// SQS client and the audit publisher, which the whole app keeps. (It serving evaluations is shown
+// by test/ofrep, test/lambda/handlers and test/lambda/bundles.)
+import t from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import app from '../src/app.js'
+import evaluateApp from '../src/evaluate-app.js'
+import { serverOptions } from '../src/core.js'
+import type { Teardown } from './helper.js'
+
+const env = {
+  AUDIT_QUEUE_URL: 'http://127.0.0.1:1/000000000000/audit',
+  JWT_SECRET: 'k'.repeat(32),
+  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
+  SQS_ENDPOINT: 'http://127.0.0.1:1',
+  LOG_LEVEL: 'silent'
+}
+
+async function ready (t: Teardown, register: (f: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
+  const fastify = Fastify(serverOptions('silent'))
+  t.teardown(() => fastify.close())
+  await register(fastify)
+  await fastify.ready()
+  return fastify
+}
+
+t.test('the evaluate surface has no SQS client and no audit publisher', async (t) => {
+  const fastify = await ready(t, async (f) => { await f.register(evaluateApp, { env }) })
+  t.notOk(fastify.hasDecorator('auditPublisher'), 'no audit publisher')
+  t.throws(() => fastify.sqs, /read-only: it has no SQS client/, 'asking for the SQS client fails loudly')
+  t.ok(fastify.dynamo, 'the DynamoDB client is there')
+  t.ok(fastify.evaluator, 'the evaluator is there')
+})
+
+t.test('the whole app keeps both', async (t) => {
+  const fastify = await ready(t, async (f) => { await f.register(app, { env, docsUi: false, bootstrap: false }) })
+  t.ok(fastify.hasDecorator('auditPublisher'))
+  t.equal(typeof fastify.sqs.send, 'function')
+})
