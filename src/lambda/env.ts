@@ -11,9 +11,8 @@
 // get the secret or the IAM permission to read it. They validate their own slice of the config
 // schema (WorkerConfigSchema) instead of passing a placeholder secret to the full one.
 import { Type, type Static } from '@sinclair/typebox'
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormats from 'ajv-formats'
-import { ConfigSchema, ConfigError, describeConfigErrors } from '../config.js'
+import { ConfigSchema, ConfigError } from '../config.js'
+import { checkEnv } from '../env-check.js'
 
 export type Env = Record<string, string | undefined>
 
@@ -89,19 +88,9 @@ export const WorkerConfigSchema = Type.Pick(ConfigSchema, [
 ])
 export type LambdaWorkerConfig = Static<typeof WorkerConfigSchema>
 
-let validateWorker: ValidateFunction | undefined
-
 /** Validate the workers' configuration with the rules loadConfig() applies. */
 export function workerConfig (env: Env): LambdaWorkerConfig {
-  if (validateWorker === undefined) {
-    // No meta-schema validation at start, as in loadConfig(): test/schemas.test.ts checks the schema.
-    const ajv = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: true, allErrors: true, strict: false, validateSchema: false })
-    addFormats.default(ajv)
-    validateWorker = ajv.compile({ ...WorkerConfigSchema, additionalProperties: false })
-  }
-  const data: Record<string, unknown> = { ...configSlice(env, Object.keys(WorkerConfigSchema.properties)) }
-  if (!validateWorker(data)) {
-    throw new ConfigError('Invalid worker configuration: ' + describeConfigErrors(validateWorker.errors ?? [], WorkerConfigSchema))
-  }
-  return data as LambdaWorkerConfig
+  const result = checkEnv(WorkerConfigSchema, configSlice(env, Object.keys(WorkerConfigSchema.properties)))
+  if (!result.ok) throw new ConfigError('Invalid worker configuration: ' + result.problems.join('; '))
+  return result.value as LambdaWorkerConfig
 }
