@@ -38,14 +38,23 @@ export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>,
     if (ok) verified.set(record, presented)
     return ok
   }
+  function principalOf (record: ApiKeyRecord | null, secret: string, environment: string): Principal | null {
+    if (record === null || !matches(record, secret)) return null
+    if (record.revokedAt !== undefined || record.environment !== environment) return null
+    return { kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment }
+  }
   return {
     async verify (secret: string): Promise<Principal | undefined> {
       const parsed = parseSecret(secret)
       if (parsed === undefined) return undefined
       const record = cache.peek(parsed.keyId) ?? await cache.get(parsed.keyId, async () => (await repo.getRecord(parsed.keyId)) ?? null)
-      if (record === null || !matches(record, secret)) return undefined
-      if (record.revokedAt !== undefined || record.environment !== parsed.environment) return undefined
-      return { kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment }
+      return principalOf(record, secret, parsed.environment) ?? undefined
+    },
+    verifyCached (secret: string): Principal | null | undefined {
+      const parsed = parseSecret(secret)
+      if (parsed === undefined) return null
+      const record = cache.peek(parsed.keyId)
+      return record === undefined ? undefined : principalOf(record, secret, parsed.environment)
     }
   }
 }

@@ -19,7 +19,11 @@ declare module '@fastify/jwt' {
   }
 }
 
-export interface ApiKeyVerifier { verify(secret: string): Promise<Principal | undefined> }
+export interface ApiKeyVerifier {
+  verify(secret: string): Promise<Principal | undefined>
+  /** From the cache alone: the principal, null for a key that is refused, undefined when only a read can tell. */
+  verifyCached(secret: string): Principal | null | undefined
+}
 
 declare module 'fastify' {
   interface FastifyInstance {

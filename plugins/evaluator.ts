@@ -1,9 +1,23 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { createEvaluator, type Evaluator } from '../src/evaluation/evaluator.js'
+import { createRateLimiter, rateLimitHeaders, type RateLimiter } from '../src/evaluation/rate-limiter.js'
+import { tooManyRequests } from '../src/domain/errors.js'
+import type { Principal } from './auth.js'
 
 declare module 'fastify' {
-  interface FastifyInstance { evaluator: Evaluator }
+  interface FastifyInstance {
+    evaluator: Evaluator
+    /** The evaluation routes' budget per credential (RATE_LIMIT_PER_MINUTE), shared with the fast lane. */
+    evaluationLimiter: RateLimiter
+    /** onRequest hook for evaluation routes, after authentication: count the request against its credential. */
+    evaluationRateLimit: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+  }
+}
+
+/** The rate-limit key of an authenticated principal: one budget per API key, or per user. */
+export function evaluationRateKey (p: Principal): string {
+  return p.kind === 'apiKey' ? `apikey:${p.keyId}` : `user:${p.sub}`
 }
 
 async function evaluatorPlugin (fastify: FastifyInstance) {
@@ -18,6 +32,17 @@ async function evaluatorPlugin (fastify: FastifyInstance) {
     }
   })
   fastify.decorate('evaluator', evaluator)
+
+  const limiter = createRateLimiter({ max: fastify.config.RATE_LIMIT_PER_MINUTE, windowMs: 60_000, now: fastify.clock })
+  fastify.decorate('evaluationLimiter', limiter)
+  // Synchronous: it runs on every evaluation. Per credential, not per IP: many services behind
+  // one NAT do not share a budget, and two keys of one environment have one each.
+  fastify.decorate('evaluationRateLimit', function evaluationRateLimit (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    const state = limiter.hit(evaluationRateKey(request.user))
+    reply.headers(rateLimitHeaders(state))
+    if (!state.allowed) return done(tooManyRequests(`Rate limit of ${state.limit} evaluations a minute exceeded for this credential; retry in ${state.resetSeconds} s`, state.resetSeconds))
+    done()
+  })
 }
 
 export default fp(evaluatorPlugin, { name: 'evaluator', dependencies: ['config', 'repositories'] })

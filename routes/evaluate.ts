@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { EvaluateBody, EvaluationResponse } from '../src/schemas/evaluate.js'
 import { problems } from '../src/schemas/common.js'
 import { forbidden, notFound } from '../src/domain/errors.js'
 import type { EvaluationResult } from '../src/domain/model.js'
+import { replayPreReadBody } from '../src/pre-read-body.js'
 
 export function isEnabled (type: string | undefined, r: EvaluationResult): boolean {
   if (type === 'boolean') return r.value === true
@@ -13,19 +14,10 @@ export function isEnabled (type: string | undefined, r: EvaluationResult): boole
 export default async function evaluateRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   fastify.post('/evaluate', {
-    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess],
-    config: {
-      rateLimit: {
-        max: fastify.config.RATE_LIMIT_PER_MINUTE,
-        timeWindow: 60_000,
-        // Runs after authentication (route onRequest hooks come first): one budget per credential,
-        // read from the principal instead of re-parsing the Authorization header.
-        keyGenerator: function evaluateRateKey (request: FastifyRequest) {
-          const p = request.user
-          return p.kind === 'apiKey' ? `apikey:${p.keyId}` : `user:${p.sub}`
-        }
-      }
-    },
+    // Authentication, then the per-credential rate limit (429 + Retry-After).
+    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
+    // A request the fast lane read and handed back (src/fast-lane.ts) is parsed from its bytes.
+    preParsing: replayPreReadBody,
     schema: {
       tags: ['evaluation'], summary: 'Evaluate one flag for a context',
       security: [{ bearerAuth: [] }, { apiKey: [] }],

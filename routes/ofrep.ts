@@ -25,6 +25,7 @@ import { forbidden } from '../src/domain/errors.js'
 import { ENV_NAME_PATTERN, FLAG_NAME_PATTERN, type EvaluationResult, type FlagDefinition } from '../src/domain/model.js'
 import { environmentKey } from '../src/repositories/keys.js'
 import { TtlLru } from '../src/evaluation/cache.js'
+import { replayPreReadBody } from '../src/pre-read-body.js'
 import { canonicalJson, contextKey, type EvaluatedFlag, type RenderedBulk } from '../src/evaluation/evaluator.js'
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKey: [] }]
@@ -155,19 +156,6 @@ export default async function ofrepRoutes (app: FastifyInstance) {
     return named
   }
 
-  function rateLimit () {
-    return {
-      max: fastify.config.RATE_LIMIT_PER_MINUTE,
-      timeWindow: 60_000,
-      // Runs after authentication (its hook is appended to the route's onRequest hooks), so the
-      // budget is per credential, not per IP: many services behind one NAT do not share it.
-      keyGenerator: function ofrepRateKey (request: FastifyRequest) {
-        const p = request.user
-        return p.kind === 'apiKey' ? `apikey:${p.keyId}` : `user:${p.sub}`
-      }
-    }
-  }
-
   // The body is optional in OFREP: a bare POST (or an empty JSON body) evaluates with an empty context.
   const parseJson = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
@@ -190,8 +178,9 @@ export default async function ofrepRoutes (app: FastifyInstance) {
   })
 
   fastify.post('/evaluate/flags/:key', {
-    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess],
-    config: { rateLimit: rateLimit() },
+    // Authentication, then the per-credential rate limit; a body the fast lane read is replayed.
+    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
+    preParsing: replayPreReadBody,
     schema: {
       tags: ['ofrep'], summary: 'OFREP: evaluate one flag (server SDKs)', security: SECURITY,
       params: OfrepFlagParams, body: OfrepEvaluationRequest, querystring: OfrepQuery, headers: OfrepHeaders,
@@ -212,8 +201,9 @@ export default async function ofrepRoutes (app: FastifyInstance) {
   })
 
   fastify.post('/evaluate/flags', {
-    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess],
-    config: { rateLimit: rateLimit() },
+    // Authentication, then the per-credential rate limit; a body the fast lane read is replayed.
+    onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
+    preParsing: replayPreReadBody,
     schema: {
       tags: ['ofrep'], summary: 'OFREP: evaluate every flag of the environment (web/mobile SDKs); ETag + If-None-Match → 304', security: SECURITY,
       body: OfrepEvaluationRequest, querystring: OfrepQuery, headers: OfrepHeaders,

@@ -21,6 +21,7 @@ export const ConfigSchema = Type.Object({
   OUTBOX_SWEEP_AGE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
   CORS_ORIGINS: Type.String({ default: '*', description: 'Comma-separated origins allowed by CORS, or *' }),
   EVAL_CACHE_TTL_MS: Type.Integer({ default: 5_000, minimum: 0 }),
+  EVAL_FAST_LANE: Type.Boolean({ default: true, description: 'Long-running server only: answer cached evaluations in front of Fastify (src/fast-lane.ts)' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 6_000, minimum: 1, description: 'Evaluation requests per client per minute' }),
   LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 10, minimum: 1 }),
   SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: 'Answer 503 while the event loop lags more than this; 0 disables' })

@@ -21,6 +21,15 @@ export interface CoreOptions extends AwsPluginOptions, RepositoriesPluginOptions
   env?: Record<string, string | undefined>
 }
 
+/** CORS_ORIGINS as @fastify/cors takes it: true (reflect any origin) for `*`, else the list. */
+export function corsOrigin (setting: string): true | string[] {
+  const origins = setting.split(',').map((o) => o.trim()).filter((o) => o !== '')
+  return origins.includes('*') ? true : origins
+}
+
+/** Response headers browsers may read (ETag for OFREP polling, Retry-After, Location). */
+export const CORS_EXPOSED_HEADERS = 'etag, retry-after, location'
+
 export async function registerCore (fastify: FastifyInstance, opts: CoreOptions): Promise<void> {
   await fastify.register(configPlugin, { env: opts.env })
   await fastify.register(validationPlugin)
@@ -28,12 +37,11 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   fastify.addSchema(ProblemSchema)
   // helmet's headers (contentSecurityPolicy off), computed once instead of per request.
   await fastify.register(securityHeadersPlugin)
-  const origins = fastify.config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== '')
   await fastify.register(cors, {
-    origin: origins.includes('*') ? true : origins,
+    origin: corsOrigin(fastify.config.CORS_ORIGINS),
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment'],
-    exposedHeaders: ['etag', 'retry-after', 'location'],
+    exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600
   })
   await fastify.register(rateLimit, {

@@ -30,5 +30,7 @@ export const notFound = (detail: string) => new AppError(404, 'Not Found', detai
 export const conflict = (detail: string) => new AppError(409, 'Conflict', detail)
 export const preconditionFailed = (detail: string) => new AppError(412, 'Precondition Failed', detail)
 export const preconditionRequired = (detail: string) => new AppError(428, 'Precondition Required', detail)
+export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+  new AppError(429, 'Too Many Requests', detail, { headers: { 'retry-after': String(retryAfterSeconds) } })
 export const serviceUnavailable = (detail: string, retryAfterSeconds = 1) =>
   new AppError(503, 'Service Unavailable', detail, { headers: { 'retry-after': String(retryAfterSeconds) } })

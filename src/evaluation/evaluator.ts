@@ -273,6 +273,31 @@ export function createEvaluator (opts: EvaluatorOptions) {
       return { result: run(def, context, deps), definition: def }
     },
 
+    /**
+     * `evaluate` from the cache alone, synchronously (the fast lane): undefined when the flag, or
+     * any prerequisite it needs, is not cached — or is cached as missing — so only `evaluate` can answer.
+     */
+    evaluateCached (flag: string, env: string, context: EvaluationContext): { result: EvaluationResult; definition: FlagDefinition } | undefined {
+      const def = cache.peek(key(flag, env))
+      if (def === undefined || def === null) return undefined
+      if (def.prerequisites.length === 0) return { result: run(def, context, NO_DEPS), definition: def }
+      const deps = new Map<string, FlagDefinition>([[def.flag, def]])
+      let frontier = def.prerequisites.map((p) => p.flag)
+      for (let depth = 0; frontier.length > 0 && depth < MAX_PREREQUISITE_DEPTH; depth++) {
+        const next: string[] = []
+        for (const name of frontier) {
+          if (deps.has(name)) continue
+          const d = cache.peek(key(name, env))
+          if (d === undefined) return undefined
+          if (d === null) continue
+          deps.set(name, d)
+          next.push(...d.prerequisites.map((p) => p.flag))
+        }
+        frontier = next
+      }
+      return { result: run(def, context, deps), definition: def }
+    },
+
     /** The evaluation with its trace (admin explain route); reads the store, not the cache. */
     async explain (flag: string, env: string, context: EvaluationContext): Promise<Explanation | undefined> {
       const def = await opts.source.getDefinition(flag, env, { consistent: true })

@@ -4,7 +4,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { createFastLane, type FastLane } from '../fast-lane.js'
 import app from '../app.js'
 import { serverOptions } from '../core.js'
 import { loadConfig } from '../config.js'
@@ -15,6 +17,8 @@ import { startInterval, startSqsPoller, type Poller } from './workers.js'
 export interface DevServer {
   app: FastifyInstance
   url: string
+  /** The evaluation fast lane in front of the app (undefined with EVAL_FAST_LANE=false). */
+  fastLane?: FastLane
   close(): Promise<void>
 }
 
@@ -56,7 +60,12 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     env.JWT_SECRET ??= await localJwtSecret(dataDir)
     const config = loadConfig(env)
 
-    const server = Fastify(serverOptions(config.LOG_LEVEL))
+    // The evaluation fast lane sits in front of Fastify's listener once the app is ready.
+    let lane: ((req: IncomingMessage, res: ServerResponse) => void) | undefined // set once the app is ready
+    const server = Fastify({
+      ...serverOptions(config.LOG_LEVEL),
+      serverFactory: (handler) => createServer((req, res) => { (lane ?? handler)(req, res) })
+    })
     await server.register(app, { env })
     closers.push(() => server.close())
     const workers = createWorkers({ config, log: server.log.child({ worker: 'audit' }) })
@@ -66,6 +75,9 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
       startInterval(() => workers.maintain(), opts.maintenanceEveryMs ?? 5_000, (err) => server.log.warn({ err }, 'maintenance error'))
     ]
     closers.push(async () => { await Promise.all(pollers.map((p) => p.close())) })
+    await server.ready()
+    const fastLane = config.EVAL_FAST_LANE ? createFastLane(server) : undefined
+    lane = fastLane?.listener(server.routing)
     await server.listen({ host: config.HOST, port: config.PORT })
     // Lets `npm run create-admin` reach this process's engine instead of the locked LevelDB files.
     if (stack !== undefined && rawEnv.DYNAMODB_ENDPOINT === undefined) {
@@ -79,6 +91,7 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     return {
       app: server,
       url,
+      fastLane,
       close: closeAll
     }
   } catch (err) {

@@ -247,10 +247,13 @@ t.test('429 with Retry-After, per key', async (t) => {
   t.ok(Number(limited.headers['retry-after']) > 0)
   t.equal((await call(other)).statusCode, 200, 'another key has its own budget')
 
-  // POST /features/evaluate too: keys of one environment (sy_dev_…) must not share a budget.
+  // One budget per credential across every evaluation route (RATE_LIMIT_PER_MINUTE evaluations),
+  // and keys of one environment (sy_dev_…) do not share it.
   const evaluate = (key: string) => ctx.app.inject({ method: 'POST', url: '/features/evaluate', headers: { authorization: `Bearer ${key}` }, payload: { feature: 'dark-mode', environment: 'dev' } })
-  for (let i = 0; i < 3; i++) t.equal((await evaluate(devKey)).statusCode, 200)
-  t.equal((await evaluate(devKey)).statusCode, 429)
+  t.equal((await evaluate(devKey)).statusCode, 429, 'the budget spent on OFREP is spent for /features/evaluate too')
+  const third = (await createApiKey(injectCall(ctx.app), admin, 'dev', 'third')).key
+  for (let i = 0; i < 3; i++) t.equal((await evaluate(third)).statusCode, 200)
+  t.equal((await evaluate(third)).statusCode, 429)
   t.equal((await evaluate(other)).statusCode, 200, 'another key of the same environment has its own budget')
 })
 

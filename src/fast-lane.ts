@@ -1,0 +1,200 @@
+// The evaluation fast lane: a node:http request listener in front of the Fastify app of a
+// long-running server (`npm run dev`, `npm start`, a container). Lambda never uses it: there,
+// @fastify/aws-lambda hands every event to the app.
+//
+// Why: an evaluation answered from the caches costs ~5 µs of work, but ~130 µs of CPU through
+// Fastify's request lifecycle and hooks on this class of machine (docs/PERFORMANCE.md §2). The
+// fast lane answers the hot path — an API key, a cached flag (or cached bulk answer), a valid
+// JSON body — with the same code the routes use (the app's compiled body validators and response
+// serializers, the API-key verifier's cache, the evaluator's caches, the same rate-limit budget),
+// and writes the same status, headers and body the route would (test/evaluation/fast-lane.test.ts
+// compares the two byte for byte).
+//
+// It only answers what it can answer completely. Anything else — a JWT, an unknown or revoked key,
+// a cache miss, invalid JSON or a validation error, a missing flag, an OFREP error result, the
+// rate limit reached, load shedding, a query string, an X-Environment header, an unusual header,
+// request logging enabled (LOG_LEVEL info or more verbose) — goes to Fastify untouched, with the
+// body it already read replayed by `replayPreReadBody` (src/pre-read-body.ts, the evaluation
+// routes' preParsing hook).
+// So every error answer, and every answer that needs a read, still comes from the routes.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import sjson from 'secure-json-parse'
+import fastJsonStringify, { type Schema } from 'fast-json-stringify'
+import { FLAG_NAME_PATTERN, type EvaluationContext } from './domain/model.js'
+import { contextKey } from './evaluation/evaluator.js'
+import { attachPreReadBody } from './pre-read-body.js'
+import { rateLimitHeaders } from './evaluation/rate-limiter.js'
+import { SECURITY_HEADERS } from '../plugins/security-headers.js'
+import { CORS_EXPOSED_HEADERS, corsOrigin } from './core.js'
+import { API_KEY_PREFIX, type Principal } from '../plugins/auth.js'
+import { evaluationRateKey } from '../plugins/evaluator.js'
+import { isEnabled } from '../routes/evaluate.js'
+import { ifNoneMatchMatches, toOfrep } from '../routes/ofrep.js'
+import { EvaluateBody, EvaluationResponse } from './schemas/evaluate.js'
+import { OfrepEvaluationRequest, OfrepEvaluationSuccess } from './schemas/ofrep.js'
+
+/** Bodies larger than this are not read by the fast lane (evaluation contexts are small). */
+export const FAST_LANE_MAX_BODY = 16 * 1024
+
+const EVALUATE = '/features/evaluate'
+const BULK = '/ofrep/v1/evaluate/flags'
+const SINGLE_PREFIX = BULK + '/'
+const FLAG_RE = new RegExp(FLAG_NAME_PATTERN)
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void
+
+interface Answer { status: number; headers: Record<string, string>; body?: string }
+
+export interface FastLane {
+  /** The request listener: the fast lane first, `fallback` (Fastify's listener) for the rest. */
+  listener(fallback: Listener): Listener
+  /** Requests answered by the fast lane, and requests it read and handed to Fastify. */
+  stats(): { answered: number; handedOver: number }
+}
+
+/** Build the fast lane of a ready app (it needs the app's decorators and compilers). */
+export function createFastLane (app: FastifyInstance): FastLane {
+  const compileValidator = app.validatorCompiler
+  if (compileValidator === undefined) throw new Error('createFastLane needs a ready app')
+  const validator = (url: string, schema: object) => compileValidator({ schema, method: 'POST', url, httpPart: 'body' })
+  // As Fastify's default serializer compiler builds a route's response serializer.
+  const serializer = (schema: object) => fastJsonStringify(schema as Schema, { schema: app.getSchemas() as Record<string, Schema> })
+  const validEvaluate = validator(EVALUATE, EvaluateBody)
+  const validOfrep = validator(BULK, OfrepEvaluationRequest)
+  const serializeEvaluation = serializer(EvaluationResponse)
+  const serializeOfrep = serializer(OfrepEvaluationSuccess)
+  const origins = corsOrigin(app.config.CORS_ORIGINS)
+  const verifier = app.apiKeyVerifier
+  const isUnderPressure = (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure
+  const log = app.log as FastifyInstance['log'] & { isLevelEnabled?: (level: string) => boolean }
+  const logsRequests = () => log.isLevelEnabled?.('info') ?? true
+  let answered = 0
+  let handedOver = 0
+
+  /** The headers every answer carries, as the app's hooks set them (security, CORS, rate limit). */
+  function baseHeaders (req: IncomingMessage, principal: Principal): Record<string, string> | undefined {
+    const key = evaluationRateKey(principal)
+    if (!app.evaluationLimiter.wouldAllow(key)) return undefined // the route answers the 429
+    const headers: Record<string, string> = { ...SECURITY_HEADERS, vary: 'Origin' }
+    const origin = req.headers.origin
+    if (origin !== undefined && origin !== '' && (origins === true || origins.includes(origin))) headers['access-control-allow-origin'] = origin
+    headers['access-control-expose-headers'] = CORS_EXPOSED_HEADERS
+    return Object.assign(headers, rateLimitHeaders(app.evaluationLimiter.hit(key)))
+  }
+
+  function credential (req: IncomingMessage): Principal | undefined {
+    const apiKey = req.headers['x-api-key']
+    let secret: string | undefined
+    if (typeof apiKey === 'string') secret = apiKey
+    else {
+      const auth = req.headers.authorization
+      if (auth === undefined || !/^Bearer\s+sy_\S+\s*$/i.test(auth)) return undefined
+      secret = auth.replace(/^Bearer\s+/i, '').trim()
+      if (!secret.startsWith(API_KEY_PREFIX)) return undefined
+    }
+    return verifier?.verifyCached(secret) ?? undefined
+  }
+
+  function parse (raw: Buffer): unknown {
+    try {
+      // Fastify's own JSON parser, with its settings (prototype poisoning is an error).
+      return sjson.parse(raw.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' })
+    } catch {
+      return undefined
+    }
+  }
+
+  function answer (req: IncomingMessage, raw: Buffer): Answer | undefined {
+    const principal = credential(req)
+    if (principal?.kind !== 'apiKey') return undefined
+    const body = parse(raw)
+    if (body === undefined || body === null) return undefined
+    const url = req.url as string
+    if (url === EVALUATE) {
+      if (!validEvaluate(body)) return undefined
+      const { feature, environment, context } = body as { feature: string; environment: string; context?: EvaluationContext }
+      if (environment !== principal.environment) return undefined
+      const evaluated = app.evaluator.evaluateCached(feature, environment, context ?? {})
+      if (evaluated === undefined) return undefined
+      const headers = baseHeaders(req, principal)
+      if (headers === undefined) return undefined
+      const out = { feature, environment, enabled: isEnabled(evaluated.definition.type, evaluated.result), ...evaluated.result }
+      headers['content-type'] = JSON_TYPE
+      return { status: 200, headers, body: serializeEvaluation(out) }
+    }
+    if (!validOfrep(body)) return undefined
+    const context = (body as { context?: EvaluationContext }).context ?? {}
+    const env = principal.environment
+    if (url === BULK) {
+      const cached = app.evaluator.peekBulk(env, contextKey(context))
+      if (cached === undefined) return undefined
+      const headers = baseHeaders(req, principal)
+      if (headers === undefined) return undefined
+      headers.etag = cached.etag
+      if (ifNoneMatchMatches(req.headers['if-none-match'], cached.etag)) return { status: 304, headers }
+      headers['content-type'] = JSON_TYPE
+      return { status: 200, headers, body: cached.body }
+    }
+    const key = url.slice(SINGLE_PREFIX.length)
+    if (!FLAG_RE.test(key)) return undefined
+    const evaluated = app.evaluator.evaluateCached(key, env, context)
+    if (evaluated === undefined) return undefined
+    const out = toOfrep(key, evaluated.definition, evaluated.result)
+    if ('errorCode' in out) return undefined // OFREP's 400 shape comes from the route
+    const headers = baseHeaders(req, principal)
+    if (headers === undefined) return undefined
+    headers['content-type'] = JSON_TYPE
+    return { status: 200, headers, body: serializeOfrep(out) }
+  }
+
+  /** Whether the request is one the fast lane may answer, judged on its head alone. */
+  function eligible (req: IncomingMessage): boolean {
+    if (req.method !== 'POST') return false
+    const url = req.url
+    if (url !== EVALUATE && url !== BULK && url?.startsWith(SINGLE_PREFIX) !== true) return false
+    const h = req.headers
+    const length = Number(h['content-length'])
+    if (!(length > 0 && length <= FAST_LANE_MAX_BODY) || h['transfer-encoding'] !== undefined) return false
+    const type = h['content-type']
+    if (type !== 'application/json' && type?.toLowerCase().startsWith('application/json;') !== true) return false
+    if (h['x-environment'] !== undefined || h['content-encoding'] !== undefined) return false
+    // Fastify logs every request at info; the fast lane writes no log lines, so it steps aside.
+    if (logsRequests()) return false
+    return isUnderPressure?.() !== true
+  }
+
+  return {
+    listener (fallback: Listener): Listener {
+      return function fastLane (req: IncomingMessage, res: ServerResponse) {
+        if (!eligible(req)) return fallback(req, res)
+        const chunks: Buffer[] = []
+        let size = 0
+        const limit = Number(req.headers['content-length'])
+        const onData = (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) }
+        req.on('data', onData)
+        req.once('end', () => {
+          req.removeListener('data', onData)
+          const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
+          let a: Answer | undefined
+          try {
+            a = size === limit ? answer(req, raw) : undefined
+          } catch {
+            a = undefined // whatever went wrong, the route decides (and logs) it
+          }
+          if (a === undefined) {
+            handedOver++
+            attachPreReadBody(req, raw)
+            return fallback(req, res)
+          }
+          answered++
+          if (a.body !== undefined) a.headers['content-length'] = String(Buffer.byteLength(a.body))
+          res.writeHead(a.status, a.headers)
+          res.end(a.body)
+        })
+      }
+    },
+    stats: () => ({ answered, handedOver })
+  }
+}

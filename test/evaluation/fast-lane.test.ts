@@ -1,0 +1,143 @@
+// The evaluation fast lane (src/fast-lane.ts) against the routes it stands in front of: two real
+// servers on one local stack, one with the fast lane and one without (EVAL_FAST_LANE=false), get
+// the same requests over HTTP and must answer the same status, headers and body — for the
+// requests the fast lane answers and for everything it hands to Fastify.
+import t, { type Test } from 'tap'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startStack, testEnv, ADMIN } from '../helper.js'
+import { startDevServer, type DevServer } from '../../src/local/dev.js'
+import type { LocalStack } from '../../src/local/stack.js'
+
+interface Reply { status: number; headers: Record<string, string>; body: string }
+
+async function start (t: Test, stack: LocalStack, env: Record<string, string>, fastLane: boolean): Promise<DevServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'switchyard-fast-lane-'))
+  const server = await startDevServer({ ...env, DATA_DIR: dataDir, PORT: '0', EVAL_FAST_LANE: String(fastLane) }, { maintenanceEveryMs: 60_000 })
+  t.teardown(async () => { await server.close(); await rm(dataDir, { recursive: true, force: true }) })
+  return server
+}
+
+async function send (url: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+  const res = await fetch(url + path, { method, headers, body })
+  const text = await res.text()
+  const h = Object.fromEntries(res.headers)
+  // Per response, not per code path: the clock, and the request id problem documents carry.
+  delete h.date
+  // Seconds left in the rate-limit window: each server's window began at its own first request.
+  if (h['x-ratelimit-reset'] !== undefined) h['x-ratelimit-reset'] = /^\d+$/.test(h['x-ratelimit-reset']) ? 'n' : h['x-ratelimit-reset']
+  return { status: res.status, headers: h, body: text.replace(/"requestId":"[^"]+"/, '"requestId":"…"') }
+}
+
+const flag = (name: string, type: string, variants: Array<{ key: string; value: unknown }>, env: Record<string, unknown>) => ({
+  name, type, variants, tags: [], environments: { dev: { enabled: true, offVariant: variants[variants.length - 1].key, targets: [], rules: [], prerequisites: [], schedule: [], ...env } }
+})
+
+const FLAGS = [
+  flag('dark-mode', 'boolean', [{ key: 'on', value: true }, { key: 'off', value: false }], {
+    defaultServe: { rollout: { variants: [{ variant: 'on', weight: 50_000 }, { variant: 'off', weight: 50_000 }] } },
+    rules: [{ id: 'fr', clauses: [{ attribute: 'country', operator: 'in', values: ['fr'] }], serve: { variant: 'on' } }]
+  }),
+  flag('banner', 'string', [{ key: 'blue', value: 'blue' }, { key: 'green', value: 'green' }], { defaultServe: { variant: 'green' }, targets: [{ variant: 'blue', values: ['user-1'] }] }),
+  flag('limit', 'number', [{ key: 'low', value: 10 }, { key: 'high', value: 100.5 }], { defaultServe: { variant: 'high' } }),
+  flag('layout', 'json', [{ key: 'v1', value: { steps: 3, extras: ['a', 'b'], promo: null } }, { key: 'v0', value: {} }], { defaultServe: { variant: 'v1' } }),
+  flag('switched-off', 'boolean', [{ key: 'on', value: true }, { key: 'off', value: false }], { enabled: false, defaultServe: { variant: 'on' } })
+]
+
+async function setup (t: Test, extra: Record<string, string> = {}) {
+  const stack = await startStack(t)
+  const env = testEnv(stack, { LOG_LEVEL: 'warn', EVAL_CACHE_TTL_MS: '60000', ...extra })
+  const fast = await start(t, stack, env, true)
+  const slow = await start(t, stack, env, false)
+  const json = { 'content-type': 'application/json' }
+  const login = JSON.parse((await send(slow.url, 'POST', '/auth/login', json, JSON.stringify(ADMIN))).body) as { access_token: string }
+  const admin = { ...json, authorization: `Bearer ${login.access_token}` }
+  for (const f of FLAGS) t.equal((await send(slow.url, 'POST', '/features', admin, JSON.stringify(f))).status, 201, `create ${f.name}`)
+  const key = JSON.parse((await send(slow.url, 'POST', '/api-keys', admin, JSON.stringify({ name: 'fast-lane', environment: 'dev' }))).body).key as string
+  /** The same request to both servers; their answers must be equal. */
+  async function both (t: Test, what: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+    const a = await send(fast.url, method, path, headers, body)
+    const b = await send(slow.url, method, path, headers, body)
+    t.same(a, b, what)
+    return a
+  }
+  return { fast, slow, admin, key, json, both }
+}
+
+t.test('answers exactly what the routes answer, and answers the hot path itself', async (t) => {
+  const { fast, slow, key, json, both } = await setup(t)
+  const auth = { ...json, authorization: `Bearer ${key}` }
+  const contexts: Array<Record<string, string>> = [{ targetingKey: 'user-1', country: 'fr' }, { targetingKey: 'user-2', country: 'de' }, { targetingKey: 'user-3' }, {}]
+
+  for (let round = 0; round < 2; round++) { // round 0 fills the caches through the routes, round 1 is served from them
+    for (const f of FLAGS) {
+      for (const context of contexts) {
+        const r = await both(t, `evaluate ${f.name} ${JSON.stringify(context)}`, 'POST', '/features/evaluate', auth, JSON.stringify({ feature: f.name, environment: 'dev', context }))
+        t.equal(r.status, 200)
+        const o = await both(t, `OFREP ${f.name}`, 'POST', `/ofrep/v1/evaluate/flags/${f.name}`, { ...json, 'x-api-key': key }, JSON.stringify({ context }))
+        // A rollout without a targetingKey is OFREP's 400 TARGETING_KEY_MISSING (from the route).
+        t.equal(o.status, f.name === 'dark-mode' && context.targetingKey === undefined ? 400 : 200, o.body)
+      }
+    }
+    const first = await both(t, 'bulk', 'POST', '/ofrep/v1/evaluate/flags', auth, JSON.stringify({ context: contexts[0] }))
+    t.equal(first.status, 200)
+    t.equal(JSON.parse(first.body).flags.length, FLAGS.length)
+    const etag = first.headers.etag
+    const revalidated = await both(t, 'bulk revalidation', 'POST', '/ofrep/v1/evaluate/flags', { ...auth, 'if-none-match': etag }, JSON.stringify({ context: contexts[0] }))
+    t.equal(revalidated.status, 304)
+    t.equal(revalidated.body, '')
+    t.equal((await both(t, 'stale ETag', 'POST', '/ofrep/v1/evaluate/flags', { ...auth, 'if-none-match': '"stale"' }, JSON.stringify({ context: contexts[0] }))).status, 200)
+    const cors = await both(t, 'browser origin', 'POST', '/ofrep/v1/evaluate/flags', { ...auth, origin: 'https://app.example.com', 'if-none-match': etag }, JSON.stringify({ context: contexts[0] }))
+    t.equal(cors.headers['access-control-allow-origin'], 'https://app.example.com')
+  }
+  const answered = fast.fastLane?.stats().answered ?? 0
+  t.ok(answered >= FLAGS.length * contexts.length * 2 + 4, `the fast lane answered the cached requests (${answered})`)
+  t.equal(slow.fastLane, undefined, 'EVAL_FAST_LANE=false: no fast lane')
+})
+
+t.test('everything it cannot answer completely goes to the routes, body intact', async (t) => {
+  const { fast, key, json, admin, both } = await setup(t)
+  const auth = { ...json, authorization: `Bearer ${key}` }
+  const ok = JSON.stringify({ feature: 'dark-mode', environment: 'dev', context: { targetingKey: 'u' } })
+  t.equal((await both(t, 'warm the cache', 'POST', '/features/evaluate', auth, ok)).status, 200)
+  const before = fast.fastLane!.stats()
+
+  const cases: Array<[string, number, string, string, Record<string, string>, string | undefined]> = [
+    ['invalid JSON', 400, 'POST', '/features/evaluate', auth, '{"feature":'],
+    ['prototype poisoning', 400, 'POST', '/features/evaluate', auth, '{"feature":"dark-mode","environment":"dev","__proto__":{"x":1}}'],
+    ['unknown property', 400, 'POST', '/features/evaluate', auth, '{"feature":"dark-mode","environment":"dev","extra":1}'],
+    ['another environment', 403, 'POST', '/features/evaluate', auth, JSON.stringify({ feature: 'dark-mode', environment: 'prod' })],
+    ['unknown flag', 404, 'POST', '/features/evaluate', auth, JSON.stringify({ feature: 'no-such-flag', environment: 'dev' })],
+    ['unknown API key', 401, 'POST', '/features/evaluate', { ...json, authorization: `Bearer ${key.slice(0, -4)}AAAA` }, ok],
+    ['user token (JWT)', 200, 'POST', '/features/evaluate', admin, ok],
+    ['text/plain', 415, 'POST', '/features/evaluate', { ...auth, 'content-type': 'text/plain' }, ok],
+    ['OFREP unknown flag', 404, 'POST', '/ofrep/v1/evaluate/flags/no-such-flag', auth, '{}'],
+    ['OFREP flag key that is not a flag name', 404, 'POST', '/ofrep/v1/evaluate/flags/NOT%20A%20FLAG', auth, '{}'],
+    ['OFREP invalid context', 400, 'POST', '/ofrep/v1/evaluate/flags/dark-mode', auth, '{"context":{"targetingKey":5}}'],
+    ['OFREP X-Environment of another environment', 403, 'POST', '/ofrep/v1/evaluate/flags/dark-mode', { ...auth, 'x-environment': 'prod' }, '{}'],
+    ['OFREP query string', 200, 'POST', '/ofrep/v1/evaluate/flags/dark-mode?environment=dev', auth, '{"context":{"targetingKey":"u"}}'],
+    ['OFREP error result', 400, 'POST', '/ofrep/v1/evaluate/flags/dark-mode', auth, '{"context":{}}'],
+    ['bulk not cached yet for this context', 200, 'POST', '/ofrep/v1/evaluate/flags', auth, '{"context":{"targetingKey":"new"}}']
+  ]
+  for (const [what, status, method, path, headers, body] of cases) {
+    const r = await both(t, what, method, path, headers, body)
+    t.equal(r.status, status, `${what}: ${status} ${r.body}`)
+  }
+  const after = fast.fastLane!.stats()
+  t.equal(after.answered, before.answered, 'none of them was answered by the fast lane')
+  t.ok(after.handedOver > before.handedOver, 'those it read were handed over with their body')
+})
+
+t.test('one rate-limit budget for both paths, each request counted once', async (t) => {
+  const { fast, key, json } = await setup(t, { RATE_LIMIT_PER_MINUTE: '4' })
+  const auth = { ...json, authorization: `Bearer ${key}` }
+  const body = JSON.stringify({ feature: 'banner', environment: 'dev', context: { targetingKey: 'user-1' } })
+  const replies: Reply[] = []
+  for (let i = 0; i < 5; i++) replies.push(await send(fast.url, 'POST', '/features/evaluate', auth, body))
+  t.same(replies.map((r) => r.status), [200, 200, 200, 200, 429], 'the first through the route (cache miss), three from the fast lane, then 429')
+  t.same(replies.slice(0, 4).map((r) => r.headers['x-ratelimit-remaining']), ['3', '2', '1', '0'])
+  t.match(replies[4].headers['retry-after'], /^\d+$/)
+  t.equal(replies[4].headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal(fast.fastLane!.stats().answered, 3)
+})
