@@ -61,9 +61,12 @@ export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>,
 
 async function apiKeysPlugin (fastify: FastifyInstance, opts: ApiKeysPluginOptions) {
   const repo = createApiKeyRepository(fastify.store)
+  const ttlMs = opts.cacheTtlMs ?? DEFAULT_API_KEY_CACHE_TTL_MS
   const cache = new TtlLru<ApiKeyRecord | null>({
-    ttlMs: opts.cacheTtlMs ?? DEFAULT_API_KEY_CACHE_TTL_MS,
+    ttlMs,
     maxEntries: opts.cacheMaxEntries ?? 10_000,
+    // A key in use is re-read before its entry expires (a revocation elsewhere is still seen within the TTL).
+    refreshAhead: { withinMs: Math.floor(ttlMs / 5), load: async (keyId) => (await repo.getRecord(keyId)) ?? null },
     now: fastify.clock
   })
   fastify.store.onCommit(function invalidateApiKeys (keys) {

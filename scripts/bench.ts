@@ -1,15 +1,23 @@
-// npm run bench [-- --duration 10 --connections 50 --cache both|on|off --quiet-below 1.5 --max-wait 900]
+// npm run bench [-- --duration 10 --rounds 5 --connections 50 --modes on,fastify,off --quiet-below 1.5 --max-wait 900]
 //
 // A benchmark, not a test (DESIGN.md §7). It starts, each as its own process exactly like
 // `npm run dev` (`node --import tsx src/server.ts`, local stack in a temporary DATA_DIR,
 // LOG_LEVEL=warn, a rate limit high enough never to answer 429):
-//   - the service, first with the evaluation cache on (EVAL_CACHE_TTL_MS=5000, the default), then
-//     restarted on the same data with it off (EVAL_CACHE_TTL_MS=0);
+//   - the service in up to three modes, restarted on the same data between them:
+//       on      — as `npm run dev` runs it: evaluation cache on (EVAL_CACHE_TTL_MS=5000, the
+//                 default) and the evaluation fast lane in front of Fastify (src/fast-lane.ts);
+//       fastify — cache on, fast lane off (EVAL_FAST_LANE=false): every request through Fastify's
+//                 lifecycle, as on Lambda;
+//       off     — cache off (EVAL_CACHE_TTL_MS=0): every evaluation reads the store;
 //   - a bare Fastify server with the same server options and one hello-world route: the ceiling.
 // It loads a realistic data set through the API (1 000 flags of four types with rules, targets
 // and rollouts in dev/qa/staging/prod, some on segments; 100 of them also in the environment
 // `bulk100`), creates API keys, and runs autocannon from this process (the load generator is never
-// the server process) for --duration s at --connections connections, after a 2 s warm-up, against:
+// the server process) at --connections connections, after a 2 s warm-up, against each scenario.
+// The machine is a shared VM whose speed drifts by tens of percent over minutes, so each scenario
+// is measured in --rounds slices of --duration/--rounds seconds, each right after a slice of (a):
+// the ratio to (a) reported is the median of the per-slice ratios (requests/s is over all slices).
+// Scenarios:
 //   (a) GET /hello on the bare server (and, for information, (a') POST /hello with the request
 //       body and Authorization header of (d): what any JSON POST costs before the service's work);
 //   (b) POST /features/evaluate with an API key, and with a user's JWT (an HMAC verify per request);
@@ -34,7 +42,8 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
-    cache: { type: 'string', default: 'both' },
+    rounds: { type: 'string', default: '5' },
+    modes: { type: 'string', default: 'on,fastify,off' },
     flags: { type: 'string', default: '1000' },
     'quiet-below': { type: 'string', default: '1.5' },
     'max-wait': { type: 'string', default: '900', description: 'seconds to wait for a quiet machine' },
@@ -47,7 +56,20 @@ const DURATION = Number(args.duration)
 const CONNECTIONS = Number(args.connections)
 const WARMUP = Number(args.warmup)
 const FLAGS = Number(args.flags)
-const MODES = args.cache === 'both' ? ['on', 'off'] as const : [args.cache as 'on' | 'off']
+const ROUNDS = Number(args.rounds)
+type Mode = 'on' | 'fastify' | 'off'
+const MODES = args.modes.split(',') as Mode[]
+if (MODES.some((m) => !['on', 'fastify', 'off'].includes(m))) throw new Error('--modes: a comma-separated list of on, fastify, off')
+const MODE_ENV: Record<Mode, Record<string, string>> = {
+  on: { EVAL_CACHE_TTL_MS: '5000', EVAL_FAST_LANE: 'true' },
+  fastify: { EVAL_CACHE_TTL_MS: '5000', EVAL_FAST_LANE: 'false' },
+  off: { EVAL_CACHE_TTL_MS: '0', EVAL_FAST_LANE: 'true' }
+}
+const MODE_NAME: Record<Mode, string> = {
+  on: 'cache on, fast lane on (npm run dev)',
+  fastify: 'cache on, fast lane off (EVAL_FAST_LANE=false: Fastify only, as on Lambda)',
+  off: 'cache off (EVAL_CACHE_TTL_MS=0)'
+}
 const ENVS = ['dev', 'qa', 'staging', 'prod']
 const BULK_ENV = 'bulk100'
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench admin passphrase' }
@@ -68,10 +90,10 @@ const baseEnv: Record<string, string> = {
   BCRYPT_ROUNDS: '10'
 }
 // Never inherit endpoints or secrets: the bench runs on its own local stack.
-for (const k of ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'JWT_SECRET', 'EVAL_CACHE_TTL_MS', 'SHED_EVENT_LOOP_DELAY_MS']) delete process.env[k]
+for (const k of ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'JWT_SECRET', 'EVAL_CACHE_TTL_MS', 'EVAL_FAST_LANE', 'SHED_EVENT_LOOP_DELAY_MS']) delete process.env[k]
 
-async function startService (mode: 'on' | 'off'): Promise<ChildServer> {
-  const s = await startServer(`switchyard-cache-${mode}`, 'src/server.ts', { ...baseEnv, EVAL_CACHE_TTL_MS: mode === 'on' ? '5000' : '0' }, work)
+async function startService (mode: Mode): Promise<ChildServer> {
+  const s = await startServer(`switchyard-${mode}`, 'src/server.ts', { ...baseEnv, ...MODE_ENV[mode] }, work)
   servers.push(s)
   return s
 }
@@ -161,6 +183,27 @@ function scenarios (service: string, hello: string, data: Data, etag: string): A
 
 const EXPECTED: Record<string, string> = { 'd-304': '304' }
 
+const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
+const round3 = (n: number) => Math.round(n * 1000) / 1000
+
+/** Slices of one scenario as one measurement: requests/s over their total time, median p50/p99, CPU per request. */
+function combine (slices: Measured[], seconds: number): Measured {
+  const requests = slices.reduce((n, m) => n + m.requests, 0)
+  const statusCodes: Record<string, number> = {}
+  for (const m of slices) for (const [c, n] of Object.entries(m.statusCodes)) statusCodes[c] = (statusCodes[c] ?? 0) + n
+  const cpu = slices.reduce((n, m) => n + (m.serverCpuUsPerRequest ?? NaN) * m.requests, 0)
+  return {
+    rps: Math.round(requests / seconds),
+    serverCpuUsPerRequest: Math.round(cpu / requests * 10) / 10,
+    p50: median(slices.map((m) => m.p50)),
+    p99: median(slices.map((m) => m.p99)),
+    requests,
+    statusCodes,
+    errors: slices.reduce((n, m) => n + m.errors, 0),
+    timeouts: slices.reduce((n, m) => n + m.timeouts, 0)
+  }
+}
+
 try {
   const box = await machine()
   log(`machine: ${box.nproc} CPUs, ${box.cpuModel}, Node ${box.node}`)
@@ -175,7 +218,7 @@ try {
   const quiet = await waitForQuiet({ below: Number(args['quiet-below']), maxWaitMs: Number(args['max-wait']) * 1000, log })
   log(`load average before measuring: ${quiet.loadavg.map((l) => l.toFixed(2)).join(' ')}`)
 
-  const results: Record<string, { ttlMs: number; scenarios: Array<{ id: string; name: string; ratio: number; cpuRatio: number; ok: boolean } & Measured>; memory: unknown; loadavgAfter: number[] }> = {}
+  const results: Record<string, { name: string; env: Record<string, string>; scenarios: Array<{ id: string; name: string; ratio: number; cpuRatio: number; ok: boolean } & Measured>; memory: unknown; loadavgAfter: number[] }> = {}
   for (const mode of MODES) {
     if (!service.name.endsWith(mode)) {
       await stop(service)
@@ -184,21 +227,34 @@ try {
     const { call } = api(service.url)
     const first = await call('POST', '/ofrep/v1/evaluate/flags', { headers: { authorization: `Bearer ${data.bulkKey}` }, body: { context: realisticContext(42) } })
     const etag = first.headers.get('etag') ?? ''
-    const rows: Array<{ id: string; name: string; ratio: number; cpuRatio: number; ok: boolean } & Measured> = []
-    let ceiling = 0
-    let ceilingCpu = NaN
+    type Row = { id: string; name: string; ratio: number; cpuRatio: number; ok: boolean; slices: Array<{ rps: number; ceilingRps: number }> } & Measured
+    const rows: Row[] = []
     const only = args.only?.split(',')
-    for (const s of scenarios(service.url, hello.url, data, etag).filter((x) => only === undefined || x.id === 'a' || only.includes(x.id))) {
-      log(`[cache ${mode}] ${s.name} …`)
-      const m = await cannon({ url: s.url, connections: CONNECTIONS, duration: DURATION, warmupSeconds: WARMUP, requests: s.requests, server: s.id.startsWith('a') ? hello : service })
-      if (s.id === 'a') { ceiling = m.rps; ceilingCpu = m.serverCpuUsPerRequest ?? NaN }
+    const [ceilingScenario, ...rest] = scenarios(service.url, hello.url, data, etag)
+    const ceilingSlices: Measured[] = []
+    const slice = DURATION / ROUNDS
+    for (const s of rest.filter((x) => only === undefined || only.includes(x.id))) {
+      log(`[${mode}] ${s.name} …`)
+      const server = s.id.startsWith('a') ? hello : service
+      await cannon({ url: s.url, connections: CONNECTIONS, duration: WARMUP, warmupSeconds: 0, requests: s.requests })
+      const pairs: Array<{ a: Measured; s: Measured }> = []
+      for (let r = 0; r < ROUNDS; r++) {
+        const a = await cannon({ url: ceilingScenario.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: ceilingScenario.requests, server: hello })
+        const m = await cannon({ url: s.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: s.requests, server })
+        ceilingSlices.push(a)
+        pairs.push({ a, s: m })
+      }
+      const m = combine(pairs.map((p) => p.s), DURATION)
       const expected = EXPECTED[s.id] ?? '200'
       const ok = m.errors === 0 && m.timeouts === 0 && Object.keys(m.statusCodes).every((c) => c === expected)
-      const cpuRatio = Math.round((ceilingCpu / (m.serverCpuUsPerRequest ?? NaN)) * 1000) / 1000
-      rows.push({ id: s.id, name: s.name, ...m, ratio: Math.round((m.rps / ceiling) * 1000) / 1000, cpuRatio, ok })
-      log(`   ${m.rps} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, server CPU ${m.serverCpuUsPerRequest} µs/req, ${JSON.stringify(m.statusCodes)}${ok ? '' : '  <-- unexpected statuses/errors'}`)
+      const ratio = round3(median(pairs.map((p) => p.s.rps / p.a.rps)))
+      const cpuRatio = round3(median(pairs.map((p) => (p.a.serverCpuUsPerRequest ?? NaN) / (p.s.serverCpuUsPerRequest ?? NaN))))
+      rows.push({ id: s.id, name: s.name, ...m, ratio, cpuRatio, ok, slices: pairs.map((p) => ({ rps: p.s.rps, ceilingRps: p.a.rps })) })
+      log(`   ${m.rps} req/s (${Math.round(ratio * 100)} % of (a) in the same slices), p50 ${m.p50} ms, p99 ${m.p99} ms, server CPU ${m.serverCpuUsPerRequest} µs/req, ${JSON.stringify(m.statusCodes)}${ok ? '' : '  <-- unexpected statuses/errors'}`)
     }
-    results[mode] = { ttlMs: mode === 'on' ? 5000 : 0, scenarios: rows, memory: await service.memory(), loadavgAfter: loadavg() }
+    const a = combine(ceilingSlices, slice * ceilingSlices.length)
+    rows.unshift({ id: 'a', name: ceilingScenario.name, ...a, ratio: 1, cpuRatio: 1, ok: a.errors === 0 && a.timeouts === 0, slices: [] })
+    results[mode] = { name: MODE_NAME[mode], env: MODE_ENV[mode], scenarios: rows, memory: await service.memory(), loadavgAfter: loadavg() }
   }
 
   // Report.
@@ -214,7 +270,7 @@ try {
   }
   const pad = (s: string | number, n: number) => String(s).padStart(n)
   for (const mode of MODES) {
-    process.stdout.write(`\nEvaluation cache ${mode} (EVAL_CACHE_TTL_MS=${results[mode].ttlMs}); ${CONNECTIONS} connections, ${DURATION} s each\n`)
+    process.stdout.write(`\n${results[mode].name}; ${CONNECTIONS} connections, ${DURATION} s each in ${ROUNDS} slices interleaved with (a)\n`)
     process.stdout.write(`${'scenario'.padEnd(62)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('vs (a)', 7)} ${pad('CPU µs/req', 11)} ${pad('CPU vs (a)', 10)}\n`)
     for (const s of results[mode].scenarios) {
       process.stdout.write(`${s.name.padEnd(62)} ${pad(s.rps, 8)} ${pad(s.p50, 7)} ${pad(s.p99, 7)} ${pad(`${Math.round(s.ratio * 100)} %`, 7)} ${pad(s.serverCpuUsPerRequest ?? '-', 11)} ${pad(`${Math.round(s.cpuRatio * 100)} %`, 10)}${s.ok ? '' : '  (unexpected statuses/errors)'}\n`)
@@ -227,7 +283,7 @@ try {
     date: new Date().toISOString(),
     machine: box,
     quiet: { threshold: Number(args['quiet-below']), ...quiet },
-    settings: { durationSeconds: DURATION, warmupSeconds: WARMUP, connections: CONNECTIONS, flags: FLAGS, environments: [...ENVS, BULK_ENV], bulkFlags: 100, logLevel: 'warn' },
+    settings: { durationSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, flags: FLAGS, environments: [...ENVS, BULK_ENV], bulkFlags: 100, logLevel: 'warn' },
     dataLoadSeconds: data.loadSeconds,
     results,
     targets: Object.fromEntries(MODES.map((m) => [m, targets(m)]))

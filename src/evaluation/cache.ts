@@ -16,6 +16,13 @@ export interface CacheOptions<V = unknown> {
   weigh?: (value: V) => number
   /** Optional per-value expiry (epoch ms), capping the TTL (e.g. a scheduled change). */
   expiresAt?: (value: V) => number
+  /**
+   * Refresh ahead: a value read (`peek`/`get`) within `withinMs` of its expiry is reloaded in the
+   * background with `load(key)` (single flight, dropped by an invalidation like any load), so a key
+   * in steady use does not expire under its readers and send them all to the store at once.
+   * Nothing served is older than the TTL: the old value is served only until it would expire anyway.
+   */
+  refreshAhead?: { withinMs: number; load: (key: string) => Promise<V> }
   now?: () => number
 }
 
@@ -47,15 +54,7 @@ export class TtlLru<V> {
     if (hit !== undefined) return hit.value
     const pending = this.inflight.get(key)
     if (pending !== undefined) return await pending
-    const promise: Promise<V> = load().then((value) => {
-      // Still this key's current load (no invalidation since it started): cache the value.
-      if (this.inflight.get(key) === promise) this.set(key, value)
-      return value
-    }).finally(() => {
-      if (this.inflight.get(key) === promise) this.inflight.delete(key)
-    })
-    this.inflight.set(key, promise)
-    return await promise
+    return await this.startLoad(key, load)
   }
 
   /** The live value, refreshing its LRU position; undefined on a miss. */
@@ -101,14 +100,32 @@ export class TtlLru<V> {
     this.generation++
   }
 
+  private startLoad (key: string, load: () => Promise<V>): Promise<V> {
+    const promise: Promise<V> = load().then((value) => {
+      // Still this key's current load (no invalidation since it started): cache the value.
+      if (this.inflight.get(key) === promise) this.set(key, value)
+      return value
+    }).finally(() => {
+      if (this.inflight.get(key) === promise) this.inflight.delete(key)
+    })
+    this.inflight.set(key, promise)
+    return promise
+  }
+
   private lookup (key: string): Entry<V> | undefined {
     const hit = this.entries.get(key)
     if (hit === undefined) return undefined
-    if (hit.expires > this.now()) {
+    const now = this.now()
+    if (hit.expires > now) {
       // Most recently used last.
       if (this.entries.size > 1) {
         this.entries.delete(key)
         this.entries.set(key, hit)
+      }
+      const ahead = this.opts.refreshAhead
+      if (ahead !== undefined && hit.expires - now <= ahead.withinMs && !this.inflight.has(key)) {
+        // A failed refresh changes nothing: the value expires as usual and the next miss reports.
+        this.startLoad(key, async () => await ahead.load(key)).catch(() => {})
       }
       return hit
     }

@@ -100,7 +100,16 @@ export function createEvaluator (opts: EvaluatorOptions) {
   const snapshotMaxBytes = opts.snapshotMaxBytes ?? 64 * 1024 * 1024
   const recentWindowMs = opts.recentWriteWindowMs ?? 10_000
   const cache = new TtlLru<FlagDefinition | null>({
-    ttlMs, maxEntries: opts.maxEntries ?? 50_000, maxWeight: opts.maxBytes ?? 128 * 1024 * 1024, weigh: weighDefinition, now: opts.now
+    ttlMs,
+    maxEntries: opts.maxEntries ?? 50_000,
+    maxWeight: opts.maxBytes ?? 128 * 1024 * 1024,
+    weigh: weighDefinition,
+    // A flag in use is re-read in the last fifth of its TTL, before it expires (see TtlLru).
+    refreshAhead: {
+      withinMs: Math.floor(ttlMs / 5),
+      load: async (k) => { const [env, flag] = k.split('\u0000'); return await load(flag, env) }
+    },
+    now: opts.now
   })
   const snapshots = new TtlLru<Snapshot | null>({
     ttlMs, maxEntries: 1_000, maxWeight: snapshotMaxBytes, weigh: (s) => s?.bytes ?? 64, now: opts.now

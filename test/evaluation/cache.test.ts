@@ -171,3 +171,51 @@ t.test('set(…, { ifUnchangedSince }) refuses a value read before an invalidati
   cache.set('k', 'read-after', { ifUnchangedSince: cache.epoch() })
   t.equal(cache.peek('k'), 'read-after')
 })
+
+t.test('refresh ahead: a value read near its expiry is reloaded before it expires, never served past its TTL', async (t) => {
+  let now = 0
+  let version = 1
+  const pending: Array<ReturnType<typeof deferred<string>>> = []
+  const loads: string[] = []
+  const cache = new TtlLru<string>({
+    ttlMs: 1_000,
+    maxEntries: 10,
+    refreshAhead: { withinMs: 200, load: async (key) => { loads.push(key); const d = deferred<string>(); pending.push(d); return await d.promise } },
+    now: () => now
+  })
+  cache.set('k', `v${version}`)
+  now = 799
+  t.equal(cache.peek('k'), 'v1')
+  t.same(loads, [], 'no refresh while more than withinMs is left')
+  now = 800
+  t.equal(cache.peek('k'), 'v1', 'the current value is served while the refresh runs')
+  t.equal(cache.peek('k'), 'v1')
+  t.same(loads, ['k'], 'one refresh, however many readers')
+  version = 2
+  pending[0].resolve(`v${version}`)
+  await pending[0].promise
+  await new Promise((resolve) => setImmediate(resolve))
+  now = 1_500
+  t.equal(cache.peek('k'), 'v2', 'the refreshed value lives a TTL from its load')
+  t.same(loads, ['k'])
+
+  // An invalidation during a refresh wins: the refreshed value is not stored.
+  now = 1_650
+  t.equal(cache.peek('k'), 'v2')
+  t.same(loads, ['k', 'k'])
+  cache.delete('k')
+  pending[1].resolve('v3')
+  await pending[1].promise
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(cache.peek('k'), undefined)
+
+  // A failed refresh changes nothing: the value expires at its own time.
+  cache.set('k', 'v4')
+  now = 2_500
+  t.equal(cache.peek('k'), 'v4')
+  pending[2].reject(new Error('store down'))
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(cache.peek('k'), 'v4', 'still served until its expiry')
+  now = 2_650
+  t.equal(cache.peek('k'), undefined, 'expired at 1 000 ms after it was set')
+})
