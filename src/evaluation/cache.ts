@@ -17,16 +17,18 @@ export interface CacheOptions<V = unknown> {
   /** Optional per-value expiry (epoch ms), capping the TTL (e.g. a scheduled change). */
   expiresAt?: (value: V) => number
   /**
-   * Refresh ahead: a value read (`peek`/`get`) within `withinMs` of its expiry is reloaded in the
-   * background with `load(key)` (single flight, dropped by an invalidation like any load), so a key
-   * in steady use does not expire under its readers and send them all to the store at once.
-   * Nothing served is older than the TTL: the old value is served only until it would expire anyway.
+   * Refresh ahead: a value read (`peek`/`get`) in the last `withinMs` of its life — from a point
+   * drawn per entry between `withinMs` and `withinMs / 2` before expiry, so values loaded together
+   * are not all reloaded together — is reloaded in the background with `load(key)` (single flight,
+   * dropped by an invalidation like any load). A key in steady use then does not expire under its
+   * readers and send them all to the store at once. Nothing served is older than the TTL: the old
+   * value is served only until it would expire anyway.
    */
   refreshAhead?: { withinMs: number; load: (key: string) => Promise<V> }
   now?: () => number
 }
 
-interface Entry<V> { value: V; expires: number; weight: number }
+interface Entry<V> { value: V; expires: number; refreshAt: number; weight: number }
 
 export class TtlLru<V> {
   private readonly entries = new Map<string, Entry<V>>()
@@ -71,7 +73,9 @@ export class TtlLru<V> {
     const weight = this.opts.weigh?.(value) ?? 0
     if (this.opts.maxWeight !== undefined && weight > this.opts.maxWeight) return
     this.remove(key)
-    this.entries.set(key, { value, expires, weight })
+    const ahead = this.opts.refreshAhead
+    const refreshAt = ahead === undefined ? Number.POSITIVE_INFINITY : expires - ahead.withinMs * (0.5 + Math.random() / 2)
+    this.entries.set(key, { value, expires, refreshAt, weight })
     this.totalWeight += weight
     while (this.entries.size > this.opts.maxEntries || (this.opts.maxWeight !== undefined && this.totalWeight > this.opts.maxWeight)) {
       const oldest = this.entries.keys().next().value
@@ -123,7 +127,7 @@ export class TtlLru<V> {
         this.entries.set(key, hit)
       }
       const ahead = this.opts.refreshAhead
-      if (ahead !== undefined && hit.expires - now <= ahead.withinMs && !this.inflight.has(key)) {
+      if (ahead !== undefined && now >= hit.refreshAt && !this.inflight.has(key)) {
         // A failed refresh changes nothing: the value expires as usual and the next miss reports.
         this.startLoad(key, async () => await ahead.load(key)).catch(() => {})
       }

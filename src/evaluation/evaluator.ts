@@ -104,9 +104,9 @@ export function createEvaluator (opts: EvaluatorOptions) {
     maxEntries: opts.maxEntries ?? 50_000,
     maxWeight: opts.maxBytes ?? 128 * 1024 * 1024,
     weigh: weighDefinition,
-    // A flag in use is re-read in the last fifth of its TTL, before it expires (see TtlLru).
+    // A flag in use is re-read in the last 30–15 % of its TTL, before it expires (see TtlLru).
     refreshAhead: {
-      withinMs: Math.floor(ttlMs / 5),
+      withinMs: Math.floor(ttlMs * 0.3),
       load: async (k) => { const [env, flag] = k.split('\u0000'); return await load(flag, env) }
     },
     now: opts.now
