@@ -7,7 +7,9 @@
 //     item shapes (see batchLoad in bench-support.ts) — 100 flags in 4 environments, then --flags
 //     (10 000) in 4 environments;
 //   - the service under test: a dev server pointed at the store's dynalite (DYNAMODB_ENDPOINT), so
-//     its CPU and memory are the service's alone, as on AWS where DynamoDB is remote.
+//     its CPU and memory are the service's alone, as on AWS where DynamoDB is remote. Its JS heap is
+//     capped at 512 MB (half the EvaluateFunction's memory): V8 then collects as it would under a
+//     memory limit instead of growing lazily on this 24 GB machine, and a leak would fail the run.
 // At both sizes, on the service:
 //   - single evaluation (POST /features/evaluate, API key) with the cache on and off (restarted with
 //     EVAL_CACHE_TTL_MS=0): requests/s, p50, p99, CPU per request — unchanged if a flag is O(1);
@@ -71,7 +73,7 @@ async function startService (cache: boolean): Promise<ChildServer> {
   await service?.stop()
   service = await startServer(`service-cache-${cache ? 'on' : 'off'}`, 'src/server.ts', {
     ...baseEnv, DATA_DIR: serviceDir, DYNAMODB_ENDPOINT: dynamoEndpoint, EVAL_CACHE_TTL_MS: cache ? '5000' : '0'
-  }, work, ['--trace-gc'])
+  }, work, ['--trace-gc', '--max-old-space-size=512'])
   return service
 }
 
