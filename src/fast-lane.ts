@@ -2,13 +2,14 @@
 // long-running server (`npm run dev`, `npm start`, a container). Lambda never uses it: there,
 // @fastify/aws-lambda hands every event to the app.
 //
-// Why: an evaluation answered from the caches costs ~5 µs of work, but ~130 µs of CPU through
-// Fastify's request lifecycle and hooks on this class of machine (docs/PERFORMANCE.md §2). The
+// Why: an evaluation answered from the caches is a few µs of work, and most of its CPU goes to
+// the HTTP layer and Fastify's request lifecycle and hooks (docs/PERFORMANCE.md §2). The
 // fast lane answers the hot path — an API key, a cached flag (or cached bulk answer), a valid
 // JSON body — with the same code the routes use (the app's compiled body validators and response
 // serializers, the API-key verifier's cache, the evaluator's caches, the same rate-limit budget),
 // and writes the same status, headers and body the route would (test/evaluation/fast-lane.test.ts
-// compares the two byte for byte).
+// compares the two over HTTP: only the Date header, the seconds left in a rate-limit window and
+// a problem document's request id may differ).
 //
 // It only answers what it can answer completely. Anything else — a JWT, an unknown or revoked key,
 // a cache miss, invalid JSON or a validation error, a missing flag, an OFREP error result, the
@@ -174,6 +175,8 @@ export function createFastLane (app: FastifyInstance): FastLane {
         const limit = Number(req.headers['content-length'])
         const onData = (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) }
         req.on('data', onData)
+        // A client gone mid-body: nothing to answer; the socket is already being torn down.
+        req.once('error', () => { req.removeListener('data', onData) })
         req.once('end', () => {
           req.removeListener('data', onData)
           const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
