@@ -14,8 +14,9 @@
 // It only answers what it can answer completely. Anything else — a JWT, an unknown or revoked key,
 // a cache miss, invalid JSON or a validation error, a missing flag, an OFREP error result, the
 // rate limit reached, load shedding, a query string, an X-Environment header, an unusual header,
-// request logging enabled (LOG_LEVEL info or more verbose) — goes to Fastify untouched, with the
-// body it already read replayed by `replayPreReadBody` (src/pre-read-body.ts, the evaluation
+// request logging enabled (LOG_LEVEL info or more verbose) — goes to Fastify untouched: before
+// its body is read when the head decides it (no cached valid API key, wrong route, headers), else
+// with the body already read replayed by `replayPreReadBody` (src/pre-read-body.ts, the evaluation
 // routes' preParsing hook).
 // So every error answer, and every answer that needs a read, still comes from the routes.
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -107,9 +108,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
     }
   }
 
-  function answer (req: IncomingMessage, raw: Buffer): Answer | undefined {
-    const principal = credential(req)
-    if (principal?.kind !== 'apiKey') return undefined
+  function answer (req: IncomingMessage, principal: Principal & { kind: 'apiKey' }, raw: Buffer): Answer | undefined {
     const body = parse(raw)
     if (body === undefined || body === null) return undefined
     const url = req.url as string
@@ -169,7 +168,10 @@ export function createFastLane (app: FastifyInstance): FastLane {
   return {
     listener (fallback: Listener): Listener {
       return function fastLane (req: IncomingMessage, res: ServerResponse) {
-        if (!eligible(req)) return fallback(req, res)
+        // Judged on the head: a request without a cached, valid API key (a JWT, say) goes to
+        // Fastify before its body is read, so it pays nothing for the fast lane.
+        const principal = eligible(req) ? credential(req) : undefined
+        if (principal?.kind !== 'apiKey') return fallback(req, res)
         const chunks: Buffer[] = []
         let size = 0
         const limit = Number(req.headers['content-length'])
@@ -182,7 +184,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
           const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
           let a: Answer | undefined
           try {
-            a = size === limit ? answer(req, raw) : undefined
+            a = size === limit ? answer(req, principal, raw) : undefined
           } catch {
             a = undefined // whatever went wrong, the route decides (and logs) it
           }
