@@ -8,16 +8,10 @@ import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.js'
 import { checkEnv } from '../src/env-check.js'
-import { startStack, testEnv } from './helper.js'
+import { OFFLINE_ENV, startStack, testEnv } from './helper.js'
 
-const SECRET = 'k'.repeat(32)
-const base = (): Record<string, string | undefined> => ({
-  AUDIT_QUEUE_URL: 'http://127.0.0.1:1/000000000000/audit',
-  JWT_SECRET: SECRET,
-  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
-  SQS_ENDPOINT: 'http://127.0.0.1:1',
-  LOG_LEVEL: 'silent'
-})
+const SECRET = OFFLINE_ENV.JWT_SECRET
+const base = (): Record<string, string | undefined> => ({ ...OFFLINE_ENV })
 
 async function start (env: Record<string, string | undefined>) {
   const fastify = Fastify()

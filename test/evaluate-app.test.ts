@@ -6,15 +6,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import app from '../src/app.js'
 import evaluateApp from '../src/evaluate-app.js'
 import { serverOptions } from '../src/core.js'
-import type { Teardown } from './helper.js'
+import { OFFLINE_ENV, type Teardown } from './helper.js'
 
-const env = {
-  AUDIT_QUEUE_URL: 'http://127.0.0.1:1/000000000000/audit',
-  JWT_SECRET: 'k'.repeat(32),
-  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
-  SQS_ENDPOINT: 'http://127.0.0.1:1',
-  LOG_LEVEL: 'silent'
-}
+const env = { ...OFFLINE_ENV }
 
 async function ready (t: Teardown, register: (f: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const fastify = Fastify(serverOptions('silent'))

@@ -14,6 +14,15 @@ import { loadConfig } from '../src/config.js'
 
 export interface Teardown { teardown(fn: () => unknown): void }
 
+/** A valid config that reaches nothing (port 1): for building an app without engines. */
+export const OFFLINE_ENV: Readonly<Record<string, string>> = Object.freeze({
+  AUDIT_QUEUE_URL: 'http://127.0.0.1:1/000000000000/audit',
+  JWT_SECRET: 'k'.repeat(32),
+  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
+  SQS_ENDPOINT: 'http://127.0.0.1:1',
+  LOG_LEVEL: 'silent'
+})
+
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' }
 export const CLIENT_PASSWORD = 'purple monkey dishwasher 42'
 

@@ -9,16 +9,11 @@ import addFormats from 'ajv-formats'
 import app from '../src/app.js'
 import evaluateApp from '../src/evaluate-app.js'
 import { serverOptions } from '../src/core.js'
+import { OFFLINE_ENV } from './helper.js'
 import { ConfigSchema } from '../src/config.js'
 import { WorkerConfigSchema } from '../src/lambda/env.js'
 
-const env = {
-  AUDIT_QUEUE_URL: 'http://127.0.0.1:1/000000000000/audit',
-  JWT_SECRET: 'k'.repeat(32),
-  DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
-  SQS_ENDPOINT: 'http://127.0.0.1:1',
-  LOG_LEVEL: 'silent'
-}
+const env = { ...OFFLINE_ENV }
 
 const meta = new Ajv({ strict: false })
 addFormats.default(meta)

@@ -92,6 +92,29 @@ function nextScheduledChange (def: FlagDefinition, now: number): number {
   return next
 }
 
+/**
+ * The prerequisite closure of `root`, breadth first, at most MAX_PREREQUISITE_DEPTH deep: yields
+ * each flag name it needs and takes its definition back (undefined: no config, skipped), then
+ * returns every definition found, `root` included. The caller decides where definitions come
+ * from (the store, or the cache alone).
+ */
+function * prerequisiteClosure (root: FlagDefinition): Generator<string, Map<string, FlagDefinition>, FlagDefinition | undefined> {
+  const loaded = new Map<string, FlagDefinition>([[root.flag, root]])
+  let frontier = root.prerequisites.map((p) => p.flag)
+  for (let depth = 0; frontier.length > 0 && depth < MAX_PREREQUISITE_DEPTH; depth++) {
+    const next: string[] = []
+    for (const name of frontier) {
+      if (loaded.has(name)) continue
+      const d = yield name
+      if (d === undefined) continue
+      loaded.set(name, d)
+      next.push(...d.prerequisites.map((p) => p.flag))
+    }
+    frontier = next
+  }
+  return loaded
+}
+
 export function createEvaluator (opts: EvaluatorOptions) {
   const ttlMs = opts.ttlMs
   const caching = ttlMs > 0
@@ -166,20 +189,10 @@ export function createEvaluator (opts: EvaluatorOptions) {
 
   /** Load the prerequisite closure of a flag (usually empty) so the engine can stay synchronous. */
   async function withPrerequisites (root: FlagDefinition, env: string, known?: Map<string, FlagDefinition>): Promise<Map<string, FlagDefinition>> {
-    const loaded = new Map<string, FlagDefinition>([[root.flag, root]])
-    let frontier = root.prerequisites.map((p) => p.flag)
-    for (let depth = 0; frontier.length > 0 && depth < MAX_PREREQUISITE_DEPTH; depth++) {
-      const next: string[] = []
-      for (const name of frontier) {
-        if (loaded.has(name)) continue
-        const d = known?.get(name) ?? await definition(name, env)
-        if (d === undefined) continue
-        loaded.set(name, d)
-        next.push(...d.prerequisites.map((p) => p.flag))
-      }
-      frontier = next
-    }
-    return loaded
+    const walk = prerequisiteClosure(root)
+    let step = walk.next()
+    while (step.done !== true) step = walk.next(known?.get(step.value) ?? await definition(step.value, env))
+    return step.value
   }
 
   const NO_DEPS = new Map<string, FlagDefinition>()
@@ -290,21 +303,14 @@ export function createEvaluator (opts: EvaluatorOptions) {
       const def = cache.peek(key(flag, env))
       if (def === undefined || def === null) return undefined
       if (def.prerequisites.length === 0) return { result: run(def, context, NO_DEPS), definition: def }
-      const deps = new Map<string, FlagDefinition>([[def.flag, def]])
-      let frontier = def.prerequisites.map((p) => p.flag)
-      for (let depth = 0; frontier.length > 0 && depth < MAX_PREREQUISITE_DEPTH; depth++) {
-        const next: string[] = []
-        for (const name of frontier) {
-          if (deps.has(name)) continue
-          const d = cache.peek(key(name, env))
-          if (d === undefined) return undefined
-          if (d === null) continue
-          deps.set(name, d)
-          next.push(...d.prerequisites.map((p) => p.flag))
-        }
-        frontier = next
+      const walk = prerequisiteClosure(def)
+      let step = walk.next()
+      while (step.done !== true) {
+        const d = cache.peek(key(step.value, env))
+        if (d === undefined) return undefined
+        step = walk.next(d ?? undefined)
       }
-      return { result: run(def, context, deps), definition: def }
+      return { result: run(def, context, step.value), definition: def }
     },
 
     /** The evaluation with its trace (admin explain route); reads the store, not the cache. */

@@ -198,3 +198,23 @@ t.test('memory: definitions and bulk answers stay within their byte budgets', as
   await fits.bulk('prod', {}, render)
   t.ok(fits.stats().snapshotBytes > 150 * one, 'within the budget it is held whole')
 })
+
+t.test('evaluateCached: from the cache alone, prerequisites included; undefined until all are cached', async (t) => {
+  const f = fakeSource()
+  // parent needs child served 'off'; child is disabled, so it serves its off variant: parent is on.
+  f.put(def('parent', 'dev', true, { prerequisites: [{ flag: 'child', variant: 'off' }] }))
+  f.put(def('child', 'dev', false, { prerequisites: [{ flag: 'gone', variant: 'on' }] }))
+  const ev = createEvaluator({ source: f.source, now: () => 0, ttlMs: 60_000 })
+  t.equal(ev.evaluateCached('parent', 'dev', {}), undefined, 'nothing cached')
+  await ev.definition('parent', 'dev')
+  t.equal(ev.evaluateCached('parent', 'dev', {}), undefined, 'a prerequisite is not cached')
+  await ev.definition('child', 'dev')
+  t.equal(ev.evaluateCached('parent', 'dev', {}), undefined, "the prerequisite's own prerequisite is not cached")
+  await ev.definition('gone', 'dev') // cached as "no config": skipped, like evaluate does
+  const reads = f.reads.get
+  const cached = ev.evaluateCached('parent', 'dev', {})
+  t.equal(f.reads.get, reads, 'no read')
+  t.same(cached?.result, (await ev.evaluate('parent', 'dev', {})).result, 'the same result as evaluate')
+  t.equal(cached?.result.value, true)
+  t.equal(ev.evaluateCached('gone', 'dev', {}), undefined, 'a flag cached as missing is for evaluate to answer')
+})
