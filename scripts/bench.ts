@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 10 --rounds 5 --connections 50 --modes on,fastify,off --quiet-below 1.5 --max-wait 900]
+// npm run bench [-- --duration 10 --rounds 5 --connections 50 --modes on,fastify,off --quiet-below 1.5 --max-wait 900 --profile DIR]
 //
 // A benchmark, not a test (DESIGN.md §7). It starts, each as its own process exactly like
 // `npm run dev` (`node --import tsx src/server.ts`, local stack in a temporary DATA_DIR,
@@ -49,7 +49,8 @@ const { values: args } = parseArgs({
     'max-wait': { type: 'string', default: '900', description: 'seconds to wait for a quiet machine' },
     keep: { type: 'boolean', default: false },
     only: { type: 'string', description: 'comma-separated scenario ids (a, b-apikey, b-jwt, c, d-first, d-repeat, d-304); (a) always runs' },
-    'data-dir': { type: 'string', description: 'reuse (or create and keep) this DATA_DIR: the data set is loaded once' }
+    'data-dir': { type: 'string', description: 'reuse (or create and keep) this DATA_DIR: the data set is loaded once' },
+    profile: { type: 'string', description: 'write V8 CPU profiles of the service (one per thread; not the ceiling) into DIR/<mode>/' }
   }
 })
 const DURATION = Number(args.duration)
@@ -93,7 +94,8 @@ const baseEnv: Record<string, string> = {
 for (const k of ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'JWT_SECRET', 'EVAL_CACHE_TTL_MS', 'EVAL_FAST_LANE', 'SHED_EVENT_LOOP_DELAY_MS']) delete process.env[k]
 
 async function startService (mode: Mode): Promise<ChildServer> {
-  const s = await startServer(`switchyard-${mode}`, 'src/server.ts', { ...baseEnv, ...MODE_ENV[mode] }, work)
+  const profile = args.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(args.profile), mode)}`, '--cpu-prof-interval=250'] : []
+  const s = await startServer(`switchyard-${mode}`, 'src/server.ts', { ...baseEnv, ...MODE_ENV[mode] }, work, profile)
   servers.push(s)
   return s
 }
@@ -239,13 +241,19 @@ try {
       log(`[${mode}] ${s.name} …`)
       const server = s.id.startsWith('a') ? hello : service
       // Steady state, as a service in use is: every distinct request of the scenario sent once
-      // (its flag cached) before the warm-up. Without it the first slices would measure the cold
-      // fill — the connections walk the request list in lockstep, each new flag one store read.
-      if (s.requests.length > 1) await pool(s.requests, 8, async (r) => { await fetch(s.url + (r.path as string), { method: r.method, headers: r.headers as Record<string, string>, body: r.body as string }).then(async (res) => await res.arrayBuffer()) })
+      // (its flag cached) before the warm-up, and again before each slice. Without it a slice
+      // would measure a cold fill: the connections walk the request list in lockstep, each new
+      // flag one store read; and a service left idle during the slice of (a) lets its cache
+      // expire, which a service under steady traffic never does (refresh-ahead, DESIGN-NOTES.md).
+      const prime = async () => {
+        if (s.requests.length > 1 && mode !== 'off') await pool(s.requests, 8, async (r) => { await fetch(s.url + (r.path as string), { method: r.method, headers: r.headers as Record<string, string>, body: r.body as string }).then(async (res) => await res.arrayBuffer()) })
+      }
+      await prime()
       await cannon({ url: s.url, connections: CONNECTIONS, duration: WARMUP, warmupSeconds: 0, requests: s.requests })
       const pairs: Array<{ a: Measured; s: Measured }> = []
       for (let r = 0; r < rounds; r++) {
         const a = await cannon({ url: ceilingScenario.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: ceilingScenario.requests, server: hello })
+        await prime()
         const m = await cannon({ url: s.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: s.requests, server })
         ceilingSlices.push(a)
         pairs.push({ a, s: m })
