@@ -15,8 +15,12 @@
 // `bulk100`), creates API keys, and runs autocannon from this process (the load generator is never
 // the server process) at --connections connections, after a 2 s warm-up, against each scenario.
 // The machine is a shared VM whose speed drifts by tens of percent over minutes, so each scenario
-// is measured in --rounds slices of --duration/--rounds seconds, each right after a slice of (a):
-// the ratio to (a) reported is the median of the per-slice ratios (requests/s is over all slices).
+// is measured in --rounds slices of --duration/--rounds seconds, each right after a slice of (a)
+// (--ceiling-slice seconds, 1 by default): the ratio to (a) reported is the median of the per-slice
+// ratios (requests/s is over all slices). The slice of (a) is kept shorter than the cache's
+// refresh-ahead point (the last 30-15 % of the 5 s TTL), so the service's cache sees traffic as a
+// service in steady use does: a pause of 2 s or more let all its flags reach that point unread,
+// and the next slice then began with 256 refreshes at once, through the in-process store.
 // Scenarios:
 //   (a) GET /hello on the bare server (and, for information, (a') POST /hello with the request
 //       body and Authorization header of (d): what any JSON POST costs before the service's work);
@@ -43,6 +47,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '5' },
+    'ceiling-slice': { type: 'string', default: '1', description: 'seconds of (a) before each slice of a scenario' },
     modes: { type: 'string', default: 'on,fastify,off' },
     flags: { type: 'string', default: '1000' },
     'quiet-below': { type: 'string', default: '1.5' },
@@ -58,6 +63,7 @@ const CONNECTIONS = Number(args.connections)
 const WARMUP = Number(args.warmup)
 const FLAGS = Number(args.flags)
 const ROUNDS = Number(args.rounds)
+const CEILING_SLICE = Number(args['ceiling-slice'])
 type Mode = 'on' | 'fastify' | 'off'
 const MODES = args.modes.split(',') as Mode[]
 if (MODES.some((m) => !['on', 'fastify', 'off'].includes(m))) throw new Error('--modes: a comma-separated list of on, fastify, off')
@@ -241,10 +247,9 @@ try {
       log(`[${mode}] ${s.name} …`)
       const server = s.id.startsWith('a') ? hello : service
       // Steady state, as a service in use is: every distinct request of the scenario sent once
-      // (its flag cached) before the warm-up, and again before each slice. Without it a slice
-      // would measure a cold fill: the connections walk the request list in lockstep, each new
-      // flag one store read; and a service left idle during the slice of (a) lets its cache
-      // expire, which a service under steady traffic never does (refresh-ahead, DESIGN-NOTES.md).
+      // (its flag cached) before the warm-up, and again before each slice (a safety net: with the
+      // short slices of (a) they are hits). Without it a slice could measure a cold fill: the
+      // connections walk the request list in lockstep, each new flag one store read.
       const prime = async () => {
         if (s.requests.length > 1 && mode !== 'off') await pool(s.requests, 8, async (r) => { await fetch(s.url + (r.path as string), { method: r.method, headers: r.headers as Record<string, string>, body: r.body as string }).then(async (res) => await res.arrayBuffer()) })
       }
@@ -252,7 +257,7 @@ try {
       await cannon({ url: s.url, connections: CONNECTIONS, duration: WARMUP, warmupSeconds: 0, requests: s.requests })
       const pairs: Array<{ a: Measured; s: Measured }> = []
       for (let r = 0; r < rounds; r++) {
-        const a = await cannon({ url: ceilingScenario.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: ceilingScenario.requests, server: hello })
+        const a = await cannon({ url: ceilingScenario.url, connections: CONNECTIONS, duration: CEILING_SLICE, warmupSeconds: 0, requests: ceilingScenario.requests, server: hello })
         await prime()
         const m = await cannon({ url: s.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: s.requests, server })
         ceilingSlices.push(a)
@@ -266,7 +271,7 @@ try {
       rows.push({ id: s.id, name: s.name, ...m, ratio, cpuRatio, ok, slices: pairs.map((p) => ({ rps: p.s.rps, ceilingRps: p.a.rps })) })
       log(`   ${m.rps} req/s (${Math.round(ratio * 100)} % of (a) in the same slices), p50 ${m.p50} ms, p99 ${m.p99} ms, server CPU ${m.serverCpuUsPerRequest} µs/req, ${JSON.stringify(m.statusCodes)}${ok ? '' : '  <-- unexpected statuses/errors'}`)
     }
-    const a = combine(ceilingSlices, slice * ceilingSlices.length)
+    const a = combine(ceilingSlices, CEILING_SLICE * ceilingSlices.length)
     rows.unshift({ id: 'a', name: ceilingScenario.name, ...a, ratio: 1, cpuRatio: 1, ok: a.errors === 0 && a.timeouts === 0, slices: [] })
     results[mode] = { name: MODE_NAME[mode], env: MODE_ENV[mode], scenarios: rows, memory: await service.memory(), loadavgAfter: loadavg() }
   }
