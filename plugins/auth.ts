@@ -10,7 +10,7 @@ export type Principal =
   | { kind: 'user'; sub: string; role: Role; rv: number }
   | { kind: 'apiKey'; sub: string; role: 'CLIENT'; keyId: string; environment: string }
 
-interface TokenPayload { sub: string; role: Role; rv: number }
+export interface TokenPayload { sub: string; role: Role; rv: number }
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {

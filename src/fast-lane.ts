@@ -11,13 +11,18 @@
 // compares the two over HTTP: only the Date header, the seconds left in a rate-limit window and
 // a problem document's request id may differ).
 //
-// It only answers what it can answer completely. Anything else — a JWT, an unknown or revoked key,
-// a cache miss, invalid JSON or a validation error, a missing flag, an OFREP error result, the
-// rate limit reached, load shedding, a query string, an X-Environment header, an unusual header,
-// request logging enabled (LOG_LEVEL info or more verbose) — goes to Fastify untouched: before
-// its body is read when the head decides it (no cached valid API key, wrong route, headers), else
-// with the body already read replayed by `replayPreReadBody` (src/pre-read-body.ts, the evaluation
-// routes' preParsing hook).
+// Credentials: an API key found valid in the key cache, or — on `POST /features/evaluate`, where
+// the body names the environment — a user's JWT that verifies (@fastify/jwt's own verifier and
+// its cache of verified tokens, the claims checked as `authenticate` checks them).
+//
+// It only answers what it can answer completely. Anything else — an unknown or revoked key, a JWT
+// that does not verify or one on an OFREP route (its environment comes from X-Environment, which
+// the route checks), a cache miss, invalid JSON or a validation error, a missing flag, an OFREP
+// error result, the rate limit reached, load shedding, a query string, an X-Environment header, an
+// unusual header, request logging enabled (LOG_LEVEL info or more verbose) — goes to Fastify
+// untouched: before its body is read when the head decides it (no usable credential, wrong route,
+// headers), else with the body already read replayed by `replayPreReadBody` (src/pre-read-body.ts,
+// the evaluation routes' preParsing hook).
 // So every error answer, and every answer that needs a read, still comes from the routes.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
@@ -29,7 +34,7 @@ import { attachPreReadBody } from './pre-read-body.js'
 import { rateLimitHeaders } from './evaluation/rate-limiter.js'
 import { SECURITY_HEADERS } from '../plugins/security-headers.js'
 import { CORS_EXPOSED_HEADERS, corsOrigin } from './core.js'
-import { API_KEY_PREFIX, type Principal } from '../plugins/auth.js'
+import { API_KEY_PREFIX, type Principal, type TokenPayload } from '../plugins/auth.js'
 import { evaluationRateKey } from '../plugins/evaluator.js'
 import { isEnabled } from '../routes/evaluate.js'
 import { ifNoneMatchMatches, toOfrep } from '../routes/ofrep.js'
@@ -43,6 +48,7 @@ const EVALUATE = '/features/evaluate'
 const BULK = '/ofrep/v1/evaluate/flags'
 const SINGLE_PREFIX = BULK + '/'
 const FLAG_RE = new RegExp(FLAG_NAME_PATTERN)
+const BEARER = /^Bearer\s+(\S+)\s*$/i
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void
@@ -86,17 +92,26 @@ export function createFastLane (app: FastifyInstance): FastLane {
     return Object.assign(headers, rateLimitHeaders(app.evaluationLimiter.hit(key)))
   }
 
+  /** The request's principal as `authenticate` would find it, from caches and the JWT alone. */
   function credential (req: IncomingMessage): Principal | undefined {
     const apiKey = req.headers['x-api-key']
-    let secret: string | undefined
-    if (typeof apiKey === 'string') secret = apiKey
-    else {
-      const auth = req.headers.authorization
-      if (auth === undefined || !/^Bearer\s+sy_\S+\s*$/i.test(auth)) return undefined
-      secret = auth.replace(/^Bearer\s+/i, '').trim()
-      if (!secret.startsWith(API_KEY_PREFIX)) return undefined
+    if (typeof apiKey === 'string') return verifier?.verifyCached(apiKey) ?? undefined
+    const auth = req.headers.authorization
+    const token = auth === undefined ? undefined : BEARER.exec(auth)?.[1]
+    if (token === undefined) return undefined
+    if (token.startsWith(API_KEY_PREFIX)) return verifier?.verifyCached(token) ?? undefined
+    return req.url === EVALUATE ? userOf(token) : undefined
+  }
+
+  function userOf (token: string): Principal | undefined {
+    let p: TokenPayload
+    try {
+      p = app.jwt.verify<TokenPayload>(token)
+    } catch {
+      return undefined // the route answers the 401
     }
-    return verifier?.verifyCached(secret) ?? undefined
+    if (typeof p.sub !== 'string' || (p.role !== 'ADMIN' && p.role !== 'CLIENT') || typeof p.rv !== 'number') return undefined
+    return { kind: 'user', sub: p.sub, role: p.role, rv: p.rv }
   }
 
   function parse (raw: Buffer): unknown {
@@ -108,14 +123,14 @@ export function createFastLane (app: FastifyInstance): FastLane {
     }
   }
 
-  function answer (req: IncomingMessage, principal: Principal & { kind: 'apiKey' }, raw: Buffer): Answer | undefined {
+  function answer (req: IncomingMessage, principal: Principal, raw: Buffer): Answer | undefined {
     const body = parse(raw)
     if (body === undefined || body === null) return undefined
     const url = req.url as string
     if (url === EVALUATE) {
       if (!validEvaluate(body)) return undefined
       const { feature, environment, context } = body as { feature: string; environment: string; context?: EvaluationContext }
-      if (environment !== principal.environment) return undefined
+      if (principal.kind === 'apiKey' && environment !== principal.environment) return undefined // the route's 403
       const evaluated = app.evaluator.evaluateCached(feature, environment, context ?? {})
       if (evaluated === undefined) return undefined
       const headers = baseHeaders(req, principal)
@@ -124,7 +139,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
       headers['content-type'] = JSON_TYPE
       return { status: 200, headers, body: serializeEvaluation(out) }
     }
-    if (!validOfrep(body)) return undefined
+    if (principal.kind !== 'apiKey' || !validOfrep(body)) return undefined
     const context = (body as { context?: EvaluationContext }).context ?? {}
     const env = principal.environment
     if (url === BULK) {
@@ -168,10 +183,10 @@ export function createFastLane (app: FastifyInstance): FastLane {
   return {
     listener (fallback: Listener): Listener {
       return function fastLane (req: IncomingMessage, res: ServerResponse) {
-        // Judged on the head: a request without a cached, valid API key (a JWT, say) goes to
-        // Fastify before its body is read, so it pays nothing for the fast lane.
+        // Judged on the head: a request without a usable credential (an API key not in the cache,
+        // say) goes to Fastify before its body is read, so it pays nothing for the fast lane.
         const principal = eligible(req) ? credential(req) : undefined
-        if (principal?.kind !== 'apiKey') return fallback(req, res)
+        if (principal === undefined) return fallback(req, res)
         const chunks: Buffer[] = []
         let size = 0
         const limit = Number(req.headers['content-length'])

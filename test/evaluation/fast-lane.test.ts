@@ -66,7 +66,7 @@ async function setup (t: Test, extra: Record<string, string> = {}) {
 }
 
 t.test('answers exactly what the routes answer, and answers the hot path itself', async (t) => {
-  const { fast, slow, key, json, both } = await setup(t)
+  const { fast, slow, key, json, admin, both } = await setup(t)
   const auth = { ...json, authorization: `Bearer ${key}` }
   const contexts: Array<Record<string, string>> = [{ targetingKey: 'user-1', country: 'fr' }, { targetingKey: 'user-2', country: 'de' }, { targetingKey: 'user-3' }, {}]
 
@@ -75,6 +75,9 @@ t.test('answers exactly what the routes answer, and answers the hot path itself'
       for (const context of contexts) {
         const r = await both(t, `evaluate ${f.name} ${JSON.stringify(context)}`, 'POST', '/features/evaluate', auth, JSON.stringify({ feature: f.name, environment: 'dev', context }))
         t.equal(r.status, 200)
+        // A user's JWT: the same answer, its own rate-limit budget (user:<email>).
+        const u = await both(t, `evaluate ${f.name} with a JWT`, 'POST', '/features/evaluate', admin, JSON.stringify({ feature: f.name, environment: 'dev', context }))
+        t.equal(u.status, 200)
         const o = await both(t, `OFREP ${f.name}`, 'POST', `/ofrep/v1/evaluate/flags/${f.name}`, { ...json, 'x-api-key': key }, JSON.stringify({ context }))
         // A rollout without a targetingKey is OFREP's 400 TARGETING_KEY_MISSING (from the route).
         t.equal(o.status, f.name === 'dark-mode' && context.targetingKey === undefined ? 400 : 200, o.body)
@@ -91,8 +94,11 @@ t.test('answers exactly what the routes answer, and answers the hot path itself'
     const cors = await both(t, 'browser origin', 'POST', '/ofrep/v1/evaluate/flags', { ...auth, origin: 'https://app.example.com', 'if-none-match': etag }, JSON.stringify({ context: contexts[0] }))
     t.equal(cors.headers['access-control-allow-origin'], 'https://app.example.com')
   }
+  const beforeJwt = fast.fastLane!.stats().answered
+  await both(t, 'a JWT once more', 'POST', '/features/evaluate', admin, JSON.stringify({ feature: 'banner', environment: 'dev', context: contexts[0] }))
+  t.equal(fast.fastLane!.stats().answered, beforeJwt + 1, 'a user JWT on a cached flag is answered by the fast lane')
   const answered = fast.fastLane?.stats().answered ?? 0
-  t.ok(answered >= FLAGS.length * contexts.length * 2 + 4, `the fast lane answered the cached requests (${answered})`)
+  t.ok(answered >= FLAGS.length * contexts.length * 3 + 4, `the fast lane answered the cached requests, JWTs included (${answered})`)
   t.equal(slow.fastLane, undefined, 'EVAL_FAST_LANE=false: no fast lane')
 })
 
@@ -110,7 +116,9 @@ t.test('everything it cannot answer completely goes to the routes, body intact',
     ['another environment', 403, 'POST', '/features/evaluate', auth, JSON.stringify({ feature: 'dark-mode', environment: 'prod' })],
     ['unknown flag', 404, 'POST', '/features/evaluate', auth, JSON.stringify({ feature: 'no-such-flag', environment: 'dev' })],
     ['unknown API key', 401, 'POST', '/features/evaluate', { ...json, authorization: `Bearer ${key.slice(0, -4)}AAAA` }, ok],
-    ['user token (JWT)', 200, 'POST', '/features/evaluate', admin, ok],
+    ['JWT with a bad signature', 401, 'POST', '/features/evaluate', { ...admin, authorization: admin.authorization.slice(0, -4) + 'AAAA' }, ok],
+    ['JWT on OFREP (environment from X-Environment, checked by the route)', 200, 'POST', '/ofrep/v1/evaluate/flags/dark-mode', { ...admin, 'x-environment': 'dev' }, '{"context":{"targetingKey":"u"}}'],
+    ['JWT, flag not cached in that environment', 404, 'POST', '/features/evaluate', admin, JSON.stringify({ feature: 'dark-mode', environment: 'prod' })],
     ['text/plain', 415, 'POST', '/features/evaluate', { ...auth, 'content-type': 'text/plain' }, ok],
     ['OFREP unknown flag', 404, 'POST', '/ofrep/v1/evaluate/flags/no-such-flag', auth, '{}'],
     ['OFREP flag key that is not a flag name', 404, 'POST', '/ofrep/v1/evaluate/flags/NOT%20A%20FLAG', auth, '{}'],
