@@ -66,7 +66,7 @@ async function apiKeysPlugin (fastify: FastifyInstance, opts: ApiKeysPluginOptio
     ttlMs,
     maxEntries: opts.cacheMaxEntries ?? 10_000,
     // A key in use is re-read before its entry expires (a revocation elsewhere is still seen within the TTL).
-    refreshAhead: { withinMs: Math.floor(ttlMs * 0.3), load: async (keyId) => (await repo.getRecord(keyId)) ?? null },
+    refreshAhead: { withinMs: Math.floor(ttlMs * 0.5), load: async (keyId) => (await repo.getRecord(keyId)) ?? null },
     now: fastify.clock
   })
   fastify.store.onCommit(function invalidateApiKeys (keys) {

@@ -18,8 +18,8 @@ export interface CacheOptions<V = unknown> {
   expiresAt?: (value: V) => number
   /**
    * Refresh ahead: a value read (`peek`/`get`) in the last `withinMs` of its life — from a point
-   * drawn per entry between `withinMs` and `withinMs / 2` before expiry, so values loaded together
-   * are not all reloaded together — is reloaded in the background with `load(key)` (single flight,
+   * drawn per entry between `withinMs` and `0.3 × withinMs` before expiry, so values loaded
+   * together are not all reloaded together — is reloaded in the background with `load(key)` (single flight,
    * dropped by an invalidation like any load). A key in steady use then does not expire under its
    * readers and send them all to the store at once. Nothing served is older than the TTL: the old
    * value is served only until it would expire anyway.
@@ -74,7 +74,7 @@ export class TtlLru<V> {
     if (this.opts.maxWeight !== undefined && weight > this.opts.maxWeight) return
     this.remove(key)
     const ahead = this.opts.refreshAhead
-    const refreshAt = ahead === undefined ? Number.POSITIVE_INFINITY : expires - ahead.withinMs * (0.5 + Math.random() / 2)
+    const refreshAt = ahead === undefined ? Number.POSITIVE_INFINITY : expires - ahead.withinMs * (0.3 + 0.7 * Math.random())
     this.entries.set(key, { value, expires, refreshAt, weight })
     this.totalWeight += weight
     while (this.entries.size > this.opts.maxEntries || (this.opts.maxWeight !== undefined && this.totalWeight > this.opts.maxWeight)) {

@@ -127,9 +127,11 @@ export function createEvaluator (opts: EvaluatorOptions) {
     maxEntries: opts.maxEntries ?? 50_000,
     maxWeight: opts.maxBytes ?? 128 * 1024 * 1024,
     weigh: weighDefinition,
-    // A flag in use is re-read in the last 30–15 % of its TTL, before it expires (see TtlLru).
+    // A flag in use is re-read from a point drawn in the last 50–15 % of its TTL, before it
+    // expires (see TtlLru). The window is wide so that flags loaded together (a cold start, a
+    // burst of misses) are refreshed spread out, each with time to finish before its expiry.
     refreshAhead: {
-      withinMs: Math.floor(ttlMs * 0.3),
+      withinMs: Math.floor(ttlMs * 0.5),
       load: async (k) => { const [env, flag] = k.split('\u0000'); return await load(flag, env) }
     },
     now: opts.now

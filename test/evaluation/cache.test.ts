@@ -187,8 +187,8 @@ t.test('refresh ahead: a value read near its expiry is reloaded before it expire
   now = 799
   t.equal(cache.peek('k'), 'v1')
   t.same(loads, [], 'no refresh while more than withinMs is left')
-  // (from a point drawn between withinMs and withinMs / 2 before expiry: certainly by 900)
-  now = 900
+  // (from a point drawn between withinMs and 0.3 × withinMs before expiry: certainly by 940)
+  now = 940
   t.equal(cache.peek('k'), 'v1', 'the current value is served while the refresh runs')
   t.equal(cache.peek('k'), 'v1')
   t.same(loads, ['k'], 'one refresh, however many readers')
@@ -201,7 +201,7 @@ t.test('refresh ahead: a value read near its expiry is reloaded before it expire
   t.same(loads, ['k'])
 
   // An invalidation during a refresh wins: the refreshed value is not stored.
-  now = 1_800
+  now = 1_880 // the refreshed value was set at 940
   t.equal(cache.peek('k'), 'v2')
   t.same(loads, ['k', 'k'])
   cache.delete('k')
@@ -211,12 +211,12 @@ t.test('refresh ahead: a value read near its expiry is reloaded before it expire
   t.equal(cache.peek('k'), undefined)
 
   // A failed refresh changes nothing: the value expires at its own time.
-  cache.set('k', 'v4') // at 1 800: expires at 2 800
-  now = 2_700
+  cache.set('k', 'v4') // at 1 880: expires at 2 880
+  now = 2_820
   t.equal(cache.peek('k'), 'v4')
   pending[2].reject(new Error('store down'))
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(cache.peek('k'), 'v4', 'still served until its expiry')
-  now = 2_800
+  now = 2_880
   t.equal(cache.peek('k'), undefined, 'expired 1 000 ms after it was set')
 })
