@@ -53,7 +53,13 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void
 
-interface Answer { status: number; headers: Record<string, string>; body?: string }
+/** Response headers as `writeHead` takes them flat: name, value, name, value, … */
+type Headers = string[]
+
+interface Answer { status: number; headers: Headers; body?: string }
+
+/** The headers every answer starts with, in the order the app's hooks set them. */
+const STATIC_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).flat(), 'vary', 'Origin']
 
 export interface FastLane {
   /** The request listener: the fast lane first, `fallback` (Fastify's listener) for the rest. */
@@ -82,14 +88,15 @@ export function createFastLane (app: FastifyInstance): FastLane {
   let handedOver = 0
 
   /** The headers every answer carries, as the app's hooks set them (security, CORS, rate limit). */
-  function baseHeaders (req: IncomingMessage, principal: Principal): Record<string, string> | undefined {
+  function baseHeaders (req: IncomingMessage, principal: Principal): Headers | undefined {
     const key = evaluationRateKey(principal)
     if (!app.evaluationLimiter.wouldAllow(key)) return undefined // the route answers the 429
-    const headers: Record<string, string> = { ...SECURITY_HEADERS, vary: 'Origin' }
+    const headers = STATIC_HEADERS.slice()
     const origin = req.headers.origin
-    if (origin !== undefined && origin !== '' && (origins === true || origins.includes(origin))) headers['access-control-allow-origin'] = origin
-    headers['access-control-expose-headers'] = CORS_EXPOSED_HEADERS
-    return Object.assign(headers, rateLimitHeaders(app.evaluationLimiter.hit(key)))
+    if (origin !== undefined && origin !== '' && (origins === true || origins.includes(origin))) headers.push('access-control-allow-origin', origin)
+    headers.push('access-control-expose-headers', CORS_EXPOSED_HEADERS)
+    for (const [name, value] of Object.entries(rateLimitHeaders(app.evaluationLimiter.hit(key)))) headers.push(name, value)
+    return headers
   }
 
   /** The request's principal as `authenticate` would find it, from caches and the JWT alone. */
@@ -136,7 +143,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
       const headers = baseHeaders(req, principal)
       if (headers === undefined) return undefined
       const out = { feature, environment, enabled: isEnabled(evaluated.definition.type, evaluated.result), ...evaluated.result }
-      headers['content-type'] = JSON_TYPE
+      headers.push('content-type', JSON_TYPE)
       return { status: 200, headers, body: serializeEvaluation(out) }
     }
     if (principal.kind !== 'apiKey' || !validOfrep(body)) return undefined
@@ -147,9 +154,9 @@ export function createFastLane (app: FastifyInstance): FastLane {
       if (cached === undefined) return undefined
       const headers = baseHeaders(req, principal)
       if (headers === undefined) return undefined
-      headers.etag = cached.etag
+      headers.push('etag', cached.etag)
       if (ifNoneMatchMatches(req.headers['if-none-match'], cached.etag)) return { status: 304, headers }
-      headers['content-type'] = JSON_TYPE
+      headers.push('content-type', JSON_TYPE)
       return { status: 200, headers, body: cached.body }
     }
     const key = url.slice(SINGLE_PREFIX.length)
@@ -160,7 +167,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
     if ('errorCode' in out) return undefined // OFREP's 400 shape comes from the route
     const headers = baseHeaders(req, principal)
     if (headers === undefined) return undefined
-    headers['content-type'] = JSON_TYPE
+    headers.push('content-type', JSON_TYPE)
     return { status: 200, headers, body: serializeOfrep(out) }
   }
 
@@ -209,7 +216,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
             return fallback(req, res)
           }
           answered++
-          if (a.body !== undefined) a.headers['content-length'] = String(Buffer.byteLength(a.body))
+          if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
           res.writeHead(a.status, a.headers)
           res.end(a.body)
         })
