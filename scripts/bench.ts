@@ -1,8 +1,13 @@
-// npm run bench [-- --duration 10 --rounds 5 --connections 50 --modes on,fastify,off --quiet-below 1.5 --max-wait 900 --profile DIR]
+// npm run bench [-- --duration 10 --rounds 5 --connections 50 --modes on,fastify,off --store separate --quiet-below 1.5 --max-wait 900 --profile DIR]
 //
 // A benchmark, not a test (DESIGN.md §7). It starts, each as its own process exactly like
 // `npm run dev` (`node --import tsx src/server.ts`, local stack in a temporary DATA_DIR,
 // LOG_LEVEL=warn, a rate limit high enough never to answer 429):
+//   - the store (--store separate, the default): a dev server owning the local stack, whose
+//     dynalite the service uses through DYNAMODB_ENDPOINT, so that the service's CPU is its own, as
+//     on AWS where DynamoDB is remote (and as bench:scale runs). With --store in-process the service
+//     owns the stack itself, as `npm run dev` does: every read it makes is then also ~2 ms of its
+//     own event loop's CPU, spent by dynalite;
 //   - the service in up to three modes, restarted on the same data between them:
 //       on      — as `npm run dev` runs it: evaluation cache on (EVAL_CACHE_TTL_MS=5000, the
 //                 default) and the evaluation fast lane in front of Fastify (src/fast-lane.ts);
@@ -17,10 +22,11 @@
 // The machine is a shared VM whose speed drifts by tens of percent over minutes, so each scenario
 // is measured in --rounds slices of --duration/--rounds seconds, each right after a slice of (a)
 // (--ceiling-slice seconds, 1 by default): the ratio to (a) reported is the median of the per-slice
-// ratios (requests/s is over all slices). The slice of (a) is kept shorter than the cache's
-// refresh-ahead point (the last 30-15 % of the 5 s TTL), so the service's cache sees traffic as a
-// service in steady use does: a pause of 2 s or more let all its flags reach that point unread,
-// and the next slice then began with 256 refreshes at once, through the in-process store.
+// ratios (requests/s is over all slices). The slice of (a) is short so that the service's cache
+// sees traffic as a service in steady use does: during a pause of 2 s every cached flag passed its
+// refresh-ahead point (drawn in the last 50-15 % of the 5 s TTL) unread, and the next slice began
+// with 256 refreshes at once through the in-process store, many not done before their entries
+// expired.
 // Scenarios:
 //   (a) GET /hello on the bare server (and, for information, (a') POST /hello with the request
 //       body and Authorization header of (d): what any JSON POST costs before the service's work);
@@ -37,7 +43,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
-  ROOT, api, cannon, expectStatus, type Api, type FlagBody, machine, pool, realisticContext, realisticFlag, startServer, waitForQuiet,
+  ROOT, api, cannon, devDynamoEndpoint, expectStatus, type Api, type FlagBody, machine, pool, realisticContext, realisticFlag, startServer, waitForQuiet,
   type ChildServer, type Measured
 } from './bench-support.js'
 
@@ -55,6 +61,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     only: { type: 'string', description: 'comma-separated scenario ids (a, b-apikey, b-jwt, c, d-first, d-repeat, d-304); (a) always runs' },
     'data-dir': { type: 'string', description: 'reuse (or create and keep) this DATA_DIR: the data set is loaded once' },
+    store: { type: 'string', default: 'separate', description: 'separate (a store process, as DynamoDB is remote on AWS) or in-process (as npm run dev)' },
     profile: { type: 'string', description: 'write V8 CPU profiles of the service (one per thread; not the ceiling) into DIR/<mode>/' }
   }
 })
@@ -64,6 +71,8 @@ const WARMUP = Number(args.warmup)
 const FLAGS = Number(args.flags)
 const ROUNDS = Number(args.rounds)
 const CEILING_SLICE = Number(args['ceiling-slice'])
+if (args.store !== 'separate' && args.store !== 'in-process') throw new Error('--store: separate or in-process')
+const SEPARATE_STORE = args.store === 'separate'
 type Mode = 'on' | 'fastify' | 'off'
 const MODES = args.modes.split(',') as Mode[]
 if (MODES.some((m) => !['on', 'fastify', 'off'].includes(m))) throw new Error('--modes: a comma-separated list of on, fastify, off')
@@ -99,9 +108,19 @@ const baseEnv: Record<string, string> = {
 // Never inherit endpoints or secrets: the bench runs on its own local stack.
 for (const k of ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'JWT_SECRET', 'EVAL_CACHE_TTL_MS', 'EVAL_FAST_LANE', 'SHED_EVENT_LOOP_DELAY_MS']) delete process.env[k]
 
+let storeEnv: Record<string, string> = {}
+
+/** --store separate: the process owning the local stack (its data in DATA_DIR); the service uses its dynalite. */
+async function startStore (): Promise<void> {
+  if (!SEPARATE_STORE) return
+  const store = await startServer('store', 'src/server.ts', baseEnv, work)
+  servers.push(store)
+  storeEnv = { DATA_DIR: join(dataDir, 'service'), DYNAMODB_ENDPOINT: await devDynamoEndpoint(dataDir) }
+}
+
 async function startService (mode: Mode): Promise<ChildServer> {
   const profile = args.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(args.profile), mode)}`, '--cpu-prof-interval=250'] : []
-  const s = await startServer(`switchyard-${mode}`, 'src/server.ts', { ...baseEnv, ...MODE_ENV[mode] }, work, profile)
+  const s = await startServer(`switchyard-${mode}`, 'src/server.ts', { ...baseEnv, ...storeEnv, ...MODE_ENV[mode] }, work, profile)
   servers.push(s)
   return s
 }
@@ -216,6 +235,7 @@ try {
   const box = await machine()
   log(`machine: ${box.nproc} CPUs, ${box.cpuModel}, Node ${box.node}`)
   await mkdir(dataDir, { recursive: true })
+  await startStore()
   let service = await startService(MODES[0])
   log(`service (cache ${MODES[0]}) on ${service.url}; loading ${FLAGS} flags through the API …`)
   const data = await loadData(service.url)
@@ -289,7 +309,7 @@ try {
   }
   const pad = (s: string | number, n: number) => String(s).padStart(n)
   for (const mode of MODES) {
-    process.stdout.write(`\n${results[mode].name}; ${CONNECTIONS} connections, ${DURATION} s each in ${mode === 'off' ? 1 : ROUNDS} slice(s) interleaved with (a)\n`)
+    process.stdout.write(`\n${results[mode].name}; ${CONNECTIONS} connections, ${DURATION} s each in ${mode === 'off' ? 1 : ROUNDS} slice(s) interleaved with (a); store ${SEPARATE_STORE ? 'in its own process' : 'in the service process'}\n`)
     process.stdout.write(`${'scenario'.padEnd(62)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('vs (a)', 7)} ${pad('CPU µs/req', 11)} ${pad('CPU vs (a)', 10)}\n`)
     for (const s of results[mode].scenarios) {
       process.stdout.write(`${s.name.padEnd(62)} ${pad(s.rps, 8)} ${pad(s.p50, 7)} ${pad(s.p99, 7)} ${pad(`${Math.round(s.ratio * 100)} %`, 7)} ${pad(s.serverCpuUsPerRequest ?? '-', 11)} ${pad(`${Math.round(s.cpuRatio * 100)} %`, 10)}${s.ok ? '' : '  (unexpected statuses/errors)'}\n`)
@@ -302,7 +322,7 @@ try {
     date: new Date().toISOString(),
     machine: box,
     quiet: { threshold: Number(args['quiet-below']), ...quiet },
-    settings: { durationSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, flags: FLAGS, environments: [...ENVS, BULK_ENV], bulkFlags: 100, logLevel: 'warn' },
+    settings: { durationSeconds: DURATION, rounds: ROUNDS, ceilingSliceSeconds: CEILING_SLICE, store: args.store, warmupSeconds: WARMUP, connections: CONNECTIONS, flags: FLAGS, environments: [...ENVS, BULK_ENV], bulkFlags: 100, logLevel: 'warn' },
     dataLoadSeconds: data.loadSeconds,
     results,
     targets: Object.fromEntries(MODES.map((m) => [m, targets(m)]))
