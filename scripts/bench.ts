@@ -6,8 +6,8 @@
 //   - the store (--store separate, the default): a dev server owning the local stack, whose
 //     dynalite the service uses through DYNAMODB_ENDPOINT, so that the service's CPU is its own, as
 //     on AWS where DynamoDB is remote (and as bench:scale runs). With --store in-process the service
-//     owns the stack itself, as `npm run dev` does: every read it makes is then also ~2 ms of its
-//     own event loop's CPU, spent by dynalite;
+//     owns the stack itself, as `npm run dev` does: every read it makes then also costs its own
+//     event loop dynalite's share of the read;
 //   - the service in up to three modes, restarted on the same data between them:
 //       on      — as `npm run dev` runs it: evaluation cache on (EVAL_CACHE_TTL_MS=5000, the
 //                 default) and the evaluation fast lane in front of Fastify (src/fast-lane.ts);
