@@ -64,8 +64,11 @@ const STATIC_HEADERS: readonly string[] = [...Object.entries(SECURITY_HEADERS).f
 export interface FastLane {
   /** The request listener: the fast lane first, `fallback` (Fastify's listener) for the rest. */
   listener(fallback: Listener): Listener
-  /** Requests answered by the fast lane, and requests it read and handed to Fastify. */
-  stats(): { answered: number; handedOver: number }
+  /**
+   * Requests answered by the fast lane, requests it read and handed to Fastify, and requests that
+   * waited for their flag's read in flight (then answered or handed over).
+   */
+  stats(): { answered: number; handedOver: number; waited: number }
 }
 
 /** Build the fast lane of a ready app (it needs the app's decorators and compilers). */
@@ -86,6 +89,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
   const logsRequests = () => log.isLevelEnabled?.('info') ?? true
   let answered = 0
   let handedOver = 0
+  let waited = 0
 
   /** The headers every answer carries, as the app's hooks set them (security, CORS, rate limit). */
   function baseHeaders (req: IncomingMessage, principal: Principal): Headers | undefined {
@@ -130,7 +134,19 @@ export function createFastLane (app: FastifyInstance): FastLane {
     }
   }
 
-  function answer (req: IncomingMessage, principal: Principal, raw: Buffer): Answer | undefined {
+  /**
+   * A flag whose definition is being read right now (a miss being filled, or a refresh that did
+   * not finish before its entry expired): wait for that read here, then try once more, instead of
+   * handing the request to the route, which would queue on the same read at several times the CPU.
+   */
+  function afterLoad (flag: string, env: string, req: IncomingMessage, principal: Principal, raw: Buffer): Promise<Answer | undefined> | undefined {
+    const loaded = app.evaluator.whenLoaded(flag, env)
+    if (loaded === undefined) return undefined
+    waited++
+    return loaded.then(() => answer(req, principal, raw, false) as Answer | undefined)
+  }
+
+  function answer (req: IncomingMessage, principal: Principal, raw: Buffer, mayWait = true): Answer | Promise<Answer | undefined> | undefined {
     const body = parse(raw)
     if (body === undefined || body === null) return undefined
     const url = req.url as string
@@ -139,7 +155,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
       const { feature, environment, context } = body as { feature: string; environment: string; context?: EvaluationContext }
       if (principal.kind === 'apiKey' && environment !== principal.environment) return undefined // the route's 403
       const evaluated = app.evaluator.evaluateCached(feature, environment, context ?? {})
-      if (evaluated === undefined) return undefined
+      if (evaluated === undefined) return mayWait ? afterLoad(feature, environment, req, principal, raw) : undefined
       const headers = baseHeaders(req, principal)
       if (headers === undefined) return undefined
       const out = { feature, environment, enabled: isEnabled(evaluated.definition.type, evaluated.result), ...evaluated.result }
@@ -162,7 +178,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
     const key = url.slice(SINGLE_PREFIX.length)
     if (!FLAG_RE.test(key)) return undefined
     const evaluated = app.evaluator.evaluateCached(key, env, context)
-    if (evaluated === undefined) return undefined
+    if (evaluated === undefined) return mayWait ? afterLoad(key, env, req, principal, raw) : undefined
     const out = toOfrep(key, evaluated.definition, evaluated.result)
     if ('errorCode' in out) return undefined // OFREP's 400 shape comes from the route
     const headers = baseHeaders(req, principal)
@@ -204,24 +220,29 @@ export function createFastLane (app: FastifyInstance): FastLane {
         req.once('end', () => {
           req.removeListener('data', onData)
           const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
-          let a: Answer | undefined
+          let a: Answer | Promise<Answer | undefined> | undefined
           try {
             a = size === limit ? answer(req, principal, raw) : undefined
           } catch {
             a = undefined // whatever went wrong, the route decides (and logs) it
           }
-          if (a === undefined) {
-            handedOver++
-            attachPreReadBody(req, raw)
-            return fallback(req, res)
+          if (a instanceof Promise) a.then((x) => { finish(x) }, () => { finish(undefined) })
+          else finish(a)
+
+          function finish (a: Answer | undefined): void {
+            if (a === undefined) {
+              handedOver++
+              attachPreReadBody(req, raw)
+              return fallback(req, res)
+            }
+            answered++
+            if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
+            res.writeHead(a.status, a.headers)
+            res.end(a.body)
           }
-          answered++
-          if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
-          res.writeHead(a.status, a.headers)
-          res.end(a.body)
         })
       }
     },
-    stats: () => ({ answered, handedOver })
+    stats: () => ({ answered, handedOver, waited })
   }
 }

@@ -64,6 +64,11 @@ export class TtlLru<V> {
     return this.lookup(key)?.value
   }
 
+  /** The load in flight for `key` (a miss being filled, or a refresh), if any. */
+  pending (key: string): Promise<V> | undefined {
+    return this.inflight.get(key)
+  }
+
   set (key: string, value: V, opts: { expiresAt?: number; ifUnchangedSince?: number } = {}): void {
     if (this.opts.ttlMs <= 0) return
     if (opts.ifUnchangedSince !== undefined && opts.ifUnchangedSince !== this.generation) return

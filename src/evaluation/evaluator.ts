@@ -315,6 +315,15 @@ export function createEvaluator (opts: EvaluatorOptions) {
       return { result: run(def, context, step.value), definition: def }
     },
 
+    /**
+     * Settles when the read in flight for this flag's definition does (resolved either way), or
+     * undefined when none is: what `evaluateCached` can wait for instead of sending its caller
+     * the long way round. Prerequisites are not waited for.
+     */
+    whenLoaded (flag: string, env: string): Promise<void> | undefined {
+      return cache.pending(key(flag, env))?.then(() => {}, () => {})
+    },
+
     /** The evaluation with its trace (admin explain route); reads the store, not the cache. */
     async explain (flag: string, env: string, context: EvaluationContext): Promise<Explanation | undefined> {
       const def = await opts.source.getDefinition(flag, env, { consistent: true })

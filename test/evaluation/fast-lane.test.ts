@@ -149,3 +149,46 @@ t.test('one rate-limit budget for both paths, each request counted once', async 
   t.equal(replies[4].headers['content-type'], 'application/problem+json; charset=utf-8')
   t.equal(fast.fastLane!.stats().answered, 3)
 })
+
+t.test('a request for a flag whose read is in flight waits for that read, then is answered by the fast lane', async (t) => {
+  const { fast, slow, key, json } = await setup(t)
+  const auth = { ...json, authorization: `Bearer ${key}` }
+  const body = JSON.stringify({ feature: 'banner', environment: 'dev', context: { targetingKey: 'user-1' } })
+  // Hold the fast server's reads of flag definitions until released, and see when one starts…
+  const features = fast.app.features as unknown as { getDefinition: (...args: unknown[]) => Promise<unknown> }
+  const read = features.getDefinition
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let readStarted!: () => void
+  const started = new Promise<void>((resolve) => { readStarted = resolve })
+  features.getDefinition = async function (...args: unknown[]) { readStarted(); await gate; return await read.apply(features, args) }
+  // … and when the fast lane starts waiting on it.
+  const evaluator = fast.app.evaluator
+  const whenLoaded = evaluator.whenLoaded
+  let fastLaneWaits!: () => void
+  const waiting = new Promise<void>((resolve) => { fastLaneWaits = resolve })
+  evaluator.whenLoaded = (flag, env) => { const p = whenLoaded(flag, env); if (p !== undefined) fastLaneWaits(); return p }
+  t.teardown(() => { features.getDefinition = read; evaluator.whenLoaded = whenLoaded })
+
+  const first = send(fast.url, 'POST', '/features/evaluate', auth, body) // nothing cached: the route reads the flag
+  await started
+  const before = fast.fastLane!.stats()
+  const second = send(fast.url, 'POST', '/features/evaluate', auth, body) // the same flag while that read is held
+  // Only if the fast lane never waits (the failure this test exists for) does the timer fire: it
+  // lets the held read go so that the requests finish and the assertions below report it.
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([waiting, new Promise<void>((resolve) => { timer = setTimeout(resolve, 5_000) })])
+  clearTimeout(timer)
+  release()
+  const [a, b] = await Promise.all([first, second])
+  const after = fast.fastLane!.stats()
+  t.equal(after.waited, before.waited + 1, 'the second request waited for the read in flight')
+  t.equal(after.answered, before.answered + 1, 'and was answered by the fast lane, not handed over')
+  t.equal(after.handedOver, before.handedOver)
+  const expected = await send(slow.url, 'POST', '/features/evaluate', auth, body)
+  for (const r of [a, b]) {
+    t.equal(r.status, 200)
+    t.equal(r.body, expected.body, 'the answer the routes give')
+    t.equal(r.headers['content-type'], expected.headers['content-type'])
+  }
+})
