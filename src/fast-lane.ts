@@ -15,15 +15,19 @@
 // the body names the environment — a user's JWT that verifies (@fastify/jwt's own verifier and
 // its cache of verified tokens, the claims checked as `authenticate` checks them).
 //
+// A request for a flag whose definition is being read at that moment (an entry that expired while
+// its refresh ran, a miss another request is filling) waits for that read, then tries once more.
+//
 // It only answers what it can answer completely. Anything else — an unknown or revoked key, a JWT
 // that does not verify or one on an OFREP route (its environment comes from X-Environment, which
-// the route checks), a cache miss, invalid JSON or a validation error, a missing flag, an OFREP
-// error result, the rate limit reached, load shedding, a query string, an X-Environment header, an
-// unusual header, request logging enabled (LOG_LEVEL info or more verbose) — goes to Fastify
-// untouched: before its body is read when the head decides it (no usable credential, wrong route,
-// headers), else with the body already read replayed by `replayPreReadBody` (src/pre-read-body.ts,
-// the evaluation routes' preParsing hook).
-// So every error answer, and every answer that needs a read, still comes from the routes.
+// the route checks), a cache miss with no read in flight, invalid JSON or a validation error, a
+// missing flag, an OFREP error result, the rate limit reached, load shedding, a query string, an
+// X-Environment header, an unusual header, request logging enabled (LOG_LEVEL info or more
+// verbose) — goes to Fastify untouched: before its body is read when the head decides it (no
+// usable credential, wrong route, headers), else with the body already read replayed by
+// `replayPreReadBody` (src/pre-read-body.ts, the evaluation routes' preParsing hook).
+// So every error answer, and every read of the store, still comes from the routes (or from the
+// caches' own refreshes): the fast lane never reads the store itself.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import sjson from 'secure-json-parse'
