@@ -230,7 +230,9 @@ export function createFastLane (app: FastifyInstance): FastLane {
           } catch {
             a = undefined // whatever went wrong, the route decides (and logs) it
           }
-          if (a instanceof Promise) a.then((x) => { finish(x) }, () => { finish(undefined) })
+          // After a wait, nothing may escape as an unhandled rejection (it would end the process):
+          // a response that cannot be written is dropped with its socket.
+          if (a instanceof Promise) a.then((x) => { finish(x) }, () => { finish(undefined) }).catch(() => { res.destroy() })
           else finish(a)
 
           function finish (a: Answer | undefined): void {
