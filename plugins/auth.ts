@@ -1,6 +1,7 @@
 // Authentication and role hooks (CONVENTIONS.md §9): @fastify/jwt (HS256 only), typed
 // request.user, `authenticate` and `requireRole(...)` for routes to attach in onRequest.
 import fp from 'fastify-plugin'
+import type { IncomingHttpHeaders } from 'node:http'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { forbidden, unauthorized } from '../src/domain/errors.js'
@@ -38,11 +39,24 @@ declare module 'fastify' {
 
 export const API_KEY_PREFIX = 'sy_'
 
-function bearer (request: FastifyRequest): string | undefined {
-  const h = request.headers.authorization
-  if (h === undefined) return undefined
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h)
-  return m?.[1]
+const BEARER = /^Bearer\s+(\S+)\s*$/i
+
+/**
+ * The credential a request presents: an API key (X-Api-Key, or a Bearer token with the API-key
+ * prefix) or a JWT (any other Bearer token). `authenticate` and the fast lane read it alike.
+ */
+export function presentedCredential (headers: IncomingHttpHeaders): { kind: 'apiKey'; secret: string } | { kind: 'jwt'; token: string } | undefined {
+  const apiKey = headers['x-api-key']
+  if (typeof apiKey === 'string') return { kind: 'apiKey', secret: apiKey }
+  const token = headers.authorization === undefined ? undefined : BEARER.exec(headers.authorization)?.[1]
+  if (token === undefined) return undefined
+  return token.startsWith(API_KEY_PREFIX) ? { kind: 'apiKey', secret: token } : { kind: 'jwt', token }
+}
+
+/** A verified token's claims as a principal, or undefined when they are not ones this service issues. */
+export function userPrincipal (p: Partial<TokenPayload>): Principal | undefined {
+  if (typeof p.sub !== 'string' || (p.role !== 'ADMIN' && p.role !== 'CLIENT') || typeof p.rv !== 'number') return undefined
+  return { kind: 'user', sub: p.sub, role: p.role, rv: p.rv }
 }
 
 async function authPlugin (fastify: FastifyInstance) {
@@ -61,25 +75,21 @@ async function authPlugin (fastify: FastifyInstance) {
   })
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest) {
-    const apiKey = request.headers['x-api-key']
-    const token = bearer(request)
-    const keySecret = typeof apiKey === 'string' ? apiKey : token?.startsWith(API_KEY_PREFIX) === true ? token : undefined
-    if (keySecret !== undefined) {
-      const principal = fastify.apiKeyVerifier !== undefined ? await fastify.apiKeyVerifier.verify(keySecret) : undefined
+    const presented = presentedCredential(request.headers)
+    if (presented?.kind === 'apiKey') {
+      const principal = fastify.apiKeyVerifier !== undefined ? await fastify.apiKeyVerifier.verify(presented.secret) : undefined
       if (principal === undefined) throw unauthorized('Invalid or revoked API key')
       request.user = principal
       return
     }
-    if (token === undefined) throw unauthorized('Missing bearer token')
+    if (presented === undefined) throw unauthorized('Missing bearer token')
     try {
       await request.jwtVerify()
     } catch {
       throw unauthorized('Invalid or expired token')
     }
     const u = request.user
-    if (u.kind !== 'user' || typeof u.sub !== 'string' || (u.role !== 'ADMIN' && u.role !== 'CLIENT') || typeof u.rv !== 'number') {
-      throw unauthorized('Invalid token claims')
-    }
+    if (u.kind !== 'user' || userPrincipal(u) === undefined) throw unauthorized('Invalid token claims')
   })
 
   fastify.decorate('requireRole', function requireRole (...roles: Role[]) {

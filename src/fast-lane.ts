@@ -38,7 +38,7 @@ import { attachPreReadBody } from './pre-read-body.js'
 import { rateLimitHeaders } from './evaluation/rate-limiter.js'
 import { SECURITY_HEADERS } from '../plugins/security-headers.js'
 import { CORS_EXPOSED_HEADERS, corsOrigin } from './core.js'
-import { API_KEY_PREFIX, type Principal, type TokenPayload } from '../plugins/auth.js'
+import { presentedCredential, userPrincipal, type Principal, type TokenPayload } from '../plugins/auth.js'
 import { evaluationRateKey } from '../plugins/evaluator.js'
 import { isEnabled } from '../routes/evaluate.js'
 import { ifNoneMatchMatches, toOfrep } from '../routes/ofrep.js'
@@ -52,7 +52,6 @@ const EVALUATE = '/features/evaluate'
 const BULK = '/ofrep/v1/evaluate/flags'
 const SINGLE_PREFIX = BULK + '/'
 const FLAG_RE = new RegExp(FLAG_NAME_PATTERN)
-const BEARER = /^Bearer\s+(\S+)\s*$/i
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void
@@ -109,24 +108,15 @@ export function createFastLane (app: FastifyInstance): FastLane {
 
   /** The request's principal as `authenticate` would find it, from caches and the JWT alone. */
   function credential (req: IncomingMessage): Principal | undefined {
-    const apiKey = req.headers['x-api-key']
-    if (typeof apiKey === 'string') return verifier?.verifyCached(apiKey) ?? undefined
-    const auth = req.headers.authorization
-    const token = auth === undefined ? undefined : BEARER.exec(auth)?.[1]
-    if (token === undefined) return undefined
-    if (token.startsWith(API_KEY_PREFIX)) return verifier?.verifyCached(token) ?? undefined
-    return req.url === EVALUATE ? userOf(token) : undefined
-  }
-
-  function userOf (token: string): Principal | undefined {
-    let p: TokenPayload
+    const presented = presentedCredential(req.headers)
+    if (presented === undefined) return undefined
+    if (presented.kind === 'apiKey') return verifier?.verifyCached(presented.secret) ?? undefined
+    if (req.url !== EVALUATE) return undefined
     try {
-      p = app.jwt.verify<TokenPayload>(token)
+      return userPrincipal(app.jwt.verify<TokenPayload>(presented.token))
     } catch {
       return undefined // the route answers the 401
     }
-    if (typeof p.sub !== 'string' || (p.role !== 'ADMIN' && p.role !== 'CLIENT') || typeof p.rv !== 'number') return undefined
-    return { kind: 'user', sub: p.sub, role: p.role, rv: p.rv }
   }
 
   function parse (raw: Buffer): unknown {
