@@ -66,15 +66,11 @@ function hasType (value: unknown, type: string): boolean {
 }
 
 function formatOk (name: string, key: string, value: string): boolean {
+  // ajv-formats gives a format as a RegExp, a function, or an object whose `validate` is either.
   const format = (fullFormats as Record<string, unknown>)[name]
-  if (format instanceof RegExp) return format.test(value)
-  if (typeof format === 'function') return (format as (s: string) => boolean)(value)
-  if (typeof format === 'object' && format !== null && typeof (format as { validate?: unknown }).validate === 'function') {
-    return ((format as { validate: (s: string) => boolean }).validate)(value)
-  }
-  if (typeof format === 'object' && format !== null && (format as { validate?: unknown }).validate instanceof RegExp) {
-    return ((format as { validate: RegExp }).validate).test(value)
-  }
+  const test = typeof format === 'object' && format !== null && !(format instanceof RegExp) ? (format as { validate?: unknown }).validate : format
+  if (test instanceof RegExp) return test.test(value)
+  if (typeof test === 'function') return (test as (s: string) => boolean)(value)
   return unsupported(key, `format "${name}"`)
 }
 
