@@ -1,9 +1,11 @@
-// Evaluation service: loads flag definitions (one GetItem each, through a per-process cache) and
-// runs the pure engine. Shared by the REST route, OFREP and the Lambda evaluate function.
+// Evaluation service: loads flag definitions (point reads coalesced into BatchGetItem, through a
+// per-process cache) and runs the pure engine. Shared by the REST route, OFREP and the Lambda evaluate function.
 //
 // Caches (all per process, TTL `ttlMs` = EVAL_CACHE_TTL_MS, 0 turns every one of them off):
 //  - definitions: (env, flag) → FlagDefinition | missing, LRU-bounded by count and by estimated
-//    bytes; a miss is one strongly consistent GetItem, shared by concurrent misses (single flight);
+//    bytes; a miss is one strongly consistent read, shared by concurrent misses (single flight),
+//    and reads asked for together go out as one BatchGetItem (see BatchLoader: misses on the next
+//    turn of the event loop, refreshes ahead within `refreshBatchMs`);
 //  - environment snapshots: every definition of an environment, read page by page from GSI1, so
 //    bulk evaluation of a new context reads nothing; an environment over `snapshotMaxFlags` or
 //    the snapshots' byte budget is never held whole: each bulk miss streams it page by page;
@@ -18,9 +20,12 @@ import { createHash } from 'node:crypto'
 import { evaluate, explain, type Explanation } from '../domain/evaluate.js'
 import type { EvaluationContext, EvaluationResult, FlagDefinition } from '../domain/model.js'
 import { TtlLru } from './cache.js'
+import { BatchLoader } from './batch-loader.js'
 
 export interface DefinitionSource {
   getDefinition(flag: string, env: string, opts?: { consistent?: boolean }): Promise<FlagDefinition | undefined>
+  /** Several flags of one environment in one read (BatchGetItem); absent flags are not in the map. */
+  getDefinitions(flags: string[], env: string, opts?: { consistent?: boolean }): Promise<Map<string, FlagDefinition>>
   listDefinitions(env: string, opts: { limit: number; cursor?: Record<string, unknown> }): Promise<{ items: FlagDefinition[]; cursor?: Record<string, unknown> }>
 }
 
@@ -42,6 +47,8 @@ export interface EvaluatorOptions {
   recentWriteWindowMs?: number
   /** GSI1 page size of bulk reads (default 100). */
   pageSize?: number
+  /** How long a refresh ahead waits for others to share its batch read (default 5 % of the TTL, at most 250 ms). */
+  refreshBatchMs?: number
 }
 
 export interface EvaluatedFlag { definition: FlagDefinition; result: EvaluationResult }
@@ -132,7 +139,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
     // burst of misses) are refreshed spread out, each with time to finish before its expiry.
     refreshAhead: {
       withinMs: Math.floor(ttlMs * 0.5),
-      load: async (k) => { const [env, flag] = k.split('\u0000'); return await load(flag, env) }
+      load: async (k) => { const [env, flag] = k.split('\u0000'); return await load(flag, env, false) }
     },
     now: opts.now
   })
@@ -174,11 +181,27 @@ export function createEvaluator (opts: EvaluatorOptions) {
     return at !== undefined && at >= opts.now() - recentWindowMs
   }
 
-  async function load (flag: string, env: string): Promise<FlagDefinition | null> {
+  // One group per (environment, consistency). A lone key is read with GetItem, which costs the
+  // same as a BatchGetItem of one key and keeps a single evaluation a single GetItem.
+  const batches = new BatchLoader<FlagDefinition>({
+    maxBatch: 100,
+    deferMs: opts.refreshBatchMs ?? Math.min(250, Math.floor(ttlMs * 0.05)),
+    read: async (group, flags) => {
+      const env = group.slice(0, -2)
+      const consistent = group.endsWith('\u0000c')
+      if (flags.length > 1) return await opts.source.getDefinitions(flags, env, { consistent })
+      const d = await opts.source.getDefinition(flags[0], env, { consistent })
+      return d === undefined ? new Map() : new Map([[flags[0], d]])
+    }
+  })
+
+  /** A flag's definition from the store (null: no config); `urgent` unless a refresh ahead. */
+  async function load (flag: string, env: string, urgent = true): Promise<FlagDefinition | null> {
     // A cached value lives for the TTL, so it must not be a stale replica's answer; without the
     // cache an eventually consistent read is as fresh as the next request anyway (unless this
     // process just wrote the flag).
-    return (await opts.source.getDefinition(flag, env, { consistent: caching || isRecent(flag, env) })) ?? null
+    const consistent = caching || isRecent(flag, env)
+    return (await batches.load(`${env}\u0000${consistent ? 'c' : 'e'}`, flag, urgent)) ?? null
   }
 
   async function definition (flag: string, env: string): Promise<FlagDefinition | undefined> {
@@ -212,8 +235,8 @@ export function createEvaluator (opts: EvaluatorOptions) {
    */
   async function * pages (env: string): AsyncGenerator<FlagDefinition[]> {
     const recent = recentlyWritten(env)
-    const fresh: Array<{ flag: string; def: FlagDefinition | undefined }> = []
-    for (const flag of recent.sort()) fresh.push({ flag, def: await definition(flag, env) })
+    // Read together (one batch read), merged in flag order.
+    const fresh = await Promise.all(recent.sort().map(async (flag) => ({ flag, def: await definition(flag, env) })))
     let fi = 0
     let cursor: Record<string, unknown> | undefined
     do {
@@ -370,7 +393,8 @@ export function createEvaluator (opts: EvaluatorOptions) {
     },
 
     stats () {
-      return { definitions: cache.size, definitionBytes: cache.weight, snapshots: snapshots.size, snapshotBytes: snapshots.weight, bulkEntries: bulk.size, bulkBytes: bulk.weight }
+      const reads = batches.stats()
+      return { definitions: cache.size, definitionBytes: cache.weight, snapshots: snapshots.size, snapshotBytes: snapshots.weight, bulkEntries: bulk.size, bulkBytes: bulk.weight, definitionReads: reads.batches, definitionsRead: reads.keys }
     }
   }
 }

@@ -1,5 +1,6 @@
 // Features and their per-environment configs: one aggregate with one version (DESIGN.md §4).
 // Every write is one transaction through store.commit (changed items + outbox event).
+import { setTimeout as sleep } from 'node:timers/promises'
 import { GetCommand, QueryCommand, BatchGetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteOp } from './store.js'
 import { ALL_OLD, TransactionConflict } from './store.js'
@@ -8,7 +9,7 @@ import {
   environmentKey, segmentRefKey, scheduleKey, segmentKey
 } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
-import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, type FieldError } from '../domain/errors.js'
+import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, serviceUnavailable, type FieldError } from '../domain/errors.js'
 import type { EnvTargeting, FlagDefinition, FlagType, SegmentDefinition, Variant } from '../domain/model.js'
 import { validateFlag } from '../domain/validate-flag.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
@@ -101,6 +102,9 @@ function segmentKeysOf (t: EnvTargeting): string[] {
   }
   return [...keys].sort()
 }
+
+/** BatchGetItem calls for one chunk of keys before unprocessed keys fail the read. */
+export const BATCH_GET_ATTEMPTS = 6
 
 export function createFeatureRepository (store: Store, deps: { segments: SegmentRepository }) {
   const { doc, tableName, now, ids } = store
@@ -493,14 +497,22 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       return res.Item !== undefined ? toDefinition(res.Item) : undefined
     },
 
-    async getDefinitions (names: string[], env: string): Promise<Map<string, FlagDefinition>> {
+    /**
+     * Several flags of one environment: BatchGetItem, 100 keys a call (strongly consistent on
+     * request, for caches). Keys DynamoDB leaves unprocessed (throttling, the 16 MB response cap)
+     * are asked again with exponential backoff and jitter; still unread after
+     * BATCH_GET_ATTEMPTS calls, the read fails as retryable (503) rather than pass a flag off as missing.
+     */
+    async getDefinitions (names: string[], env: string, opts: { consistent?: boolean } = {}): Promise<Map<string, FlagDefinition>> {
       const out = new Map<string, FlagDefinition>()
       const unique = [...new Set(names)]
       for (let i = 0; i < unique.length; i += 100) {
         let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((n) => featureEnvKey(n, env))
-        while (keys !== undefined && keys.length > 0) {
+        for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
+          if (attempt === BATCH_GET_ATTEMPTS) throw serviceUnavailable(`The data store left ${keys.length} flag(s) of '${env}' unread; retry shortly`)
+          if (attempt > 0) await sleep(Math.random() * Math.min(1_000, 25 * 2 ** attempt))
           const res: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
-            await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }))
+            await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: opts.consistent === true } } }))
           for (const item of res.Responses?.[tableName] ?? []) out.set(item.flag as string, toDefinition(item))
           keys = res.UnprocessedKeys?.[tableName]?.Keys
         }

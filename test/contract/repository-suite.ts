@@ -5,13 +5,13 @@
 import type { Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb'
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { v7 as uuidv7 } from 'uuid'
 import { createDocumentClient } from '../../src/aws.js'
 import { ensureTable } from '../../src/local/provision.js'
 import { createStore, type WriteOp } from '../../src/repositories/store.js'
 import { createSegmentRepository } from '../../src/repositories/segment-repository.js'
-import { createFeatureRepository, VersionRace, type CreateFeatureInput } from '../../src/repositories/feature-repository.js'
+import { BATCH_GET_ATTEMPTS, createFeatureRepository, VersionRace, type CreateFeatureInput } from '../../src/repositories/feature-repository.js'
 import { createUserRepository } from '../../src/repositories/user-repository.js'
 import { createEnvironmentRepository, DEFAULT_ENVIRONMENTS } from '../../src/repositories/environment-repository.js'
 import { createAuditRepository } from '../../src/repositories/audit-repository.js'
@@ -513,5 +513,42 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     // An ordinary Put is unaffected by the failed transactions around it.
     await doc.send(new PutCommand({ TableName: tableName, Item: { PK: prefix, SK: 'TWICE', entity: 'Bulk' } }))
     t.ok(await getItem({ PK: prefix, SK: 'TWICE' }))
+  })
+
+  await t.test('getDefinitions: a consistent batch read; unprocessed keys asked again, never passed off as missing', async (t) => {
+    const names = ['batch-a', 'batch-b', 'batch-c', 'batch-d']
+    for (const n of names) await features.create(flag(n, { prod: simpleTargeting(false) }), meta)
+    await features.putEnv('batch-c', 'prod', simpleTargeting(true), meta)
+    const read = await features.getDefinitions([...names, 'batch-missing'], 'prod', { consistent: true })
+    t.same([...read.keys()].sort(), names, 'every existing flag, the missing one absent')
+    t.equal(read.get('batch-c')?.enabled, true, 'the write just made is seen (ConsistentRead)')
+
+    // DynamoDB may answer part of a BatchGetItem and return the rest as UnprocessedKeys. This
+    // client sends the engine only the first key of each call and reports the others unprocessed.
+    const calls: number[] = []
+    const partial = (processAtMost: number) => ({
+      ...store,
+      doc: {
+        async send (command: unknown) {
+          if (!(command instanceof BatchGetCommand)) return await doc.send(command as GetCommand)
+          const asked = command.input.RequestItems?.[tableName]
+          const keys = asked?.Keys ?? []
+          calls.push(keys.length)
+          const now = keys.slice(0, processAtMost)
+          const res = now.length > 0 ? await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { ...asked, Keys: now } } })) : { Responses: { [tableName]: [] } }
+          const rest = keys.slice(processAtMost)
+          return { ...res, UnprocessedKeys: rest.length > 0 ? { [tableName]: { ...asked, Keys: rest } } : {} }
+        }
+      } as unknown as DynamoDBDocumentClient
+    })
+    const slow = createFeatureRepository(partial(1), { segments })
+    const again = await slow.getDefinitions(names, 'prod', { consistent: true })
+    t.same([...again.keys()].sort(), names, 'all four read')
+    t.same(calls, [4, 3, 2, 1], 'each call asked again for what was left unprocessed')
+
+    calls.length = 0
+    const stuck = createFeatureRepository(partial(0), { segments })
+    await expectError(t, stuck.getDefinitions(names, 'prod'), { statusCode: 503, message: /left 4 flag\(s\) of 'prod' unread/ }, 'keys never processed')
+    t.equal(calls.length, BATCH_GET_ATTEMPTS, `given up after ${BATCH_GET_ATTEMPTS} calls, with backoff between them`)
   })
 }

@@ -24,13 +24,27 @@ function def (flag: string, env: string, enabled = true, extra: Partial<FlagDefi
 function fakeSource () {
   const table = new Map<string, FlagDefinition>()
   let index = new Map<string, FlagDefinition>()
+  /** Flags read (point or batch), of them strongly consistent, GSI pages. */
   const reads = { get: 0, consistentGets: 0, pages: 0 }
+  /** Each batch read: its flags, in order asked, and whether it was consistent. */
+  const batches: Array<{ flags: string[]; consistent: boolean }> = []
   const k = (flag: string, env: string) => `${env}/${flag}`
   const source: DefinitionSource = {
     async getDefinition (flag, env, opts) {
       reads.get++
       if (opts?.consistent === true) reads.consistentGets++
       return table.get(k(flag, env))
+    },
+    async getDefinitions (flags, env, opts) {
+      batches.push({ flags, consistent: opts?.consistent === true })
+      reads.get += flags.length
+      if (opts?.consistent === true) reads.consistentGets += flags.length
+      const out = new Map<string, FlagDefinition>()
+      for (const flag of flags) {
+        const d = table.get(k(flag, env))
+        if (d !== undefined) out.set(flag, d)
+      }
+      return out
     },
     async listDefinitions (env, { limit, cursor }) {
       reads.pages++
@@ -44,6 +58,7 @@ function fakeSource () {
   return {
     source,
     reads,
+    batches,
     put (d: FlagDefinition) { table.set(k(d.flag, d.environment), d) },
     remove (flag: string, env: string) { table.delete(k(flag, env)) },
     syncIndex () { index = new Map(table) }
@@ -78,6 +93,40 @@ t.test('single evaluation: one strongly consistent read per TTL, shared by concu
   f.put(def('missing', 'prod'))
   ev.invalidate('missing', 'prod')
   t.equal((await ev.evaluate('missing', 'prod', {})).result.value, true, 'created through this process: seen at once')
+})
+
+t.test('misses asked for together are read together: one batch read, strongly consistent', async (t) => {
+  const f = fakeSource()
+  const names = Array.from({ length: 30 }, (_, i) => `f${i}`)
+  for (const n of names) f.put(def(n, 'prod', n !== 'f7'))
+  const ev = createEvaluator({ source: f.source, now: () => 0, ttlMs: 60_000 })
+  // 30 flags + one without config, each asked for twice, in one turn of the event loop.
+  const results = await Promise.all([...names, 'missing', ...names].map(async (n) => await ev.evaluate(n, 'prod', {})))
+  t.same(f.batches.map((b) => ({ n: b.flags.length, consistent: b.consistent })), [{ n: 31, consistent: true }], 'one read of 31 distinct flags')
+  t.same(f.reads, { get: 31, consistentGets: 31, pages: 0 })
+  t.equal(results[7].result.reason, 'DISABLED', 'each flag gets its own definition')
+  t.equal(results[30].result.errorCode, 'FLAG_NOT_FOUND', 'a flag absent from the batch has no config')
+  t.ok(results.slice(31).every((r, i) => r.result.value === results[i].result.value), 'duplicates share the read')
+  // Later misses are a read of their own; a lone flag is a point read.
+  await ev.evaluate('missing2', 'prod', {})
+  t.equal(f.batches.length, 1, 'a single miss is a GetItem, not a batch')
+  t.equal(f.reads.get, 32)
+})
+
+t.test('refreshes ahead wait for company: flags due together are re-read in one batch', async (t) => {
+  let now = 0
+  const f = fakeSource()
+  const names = ['a', 'b', 'c', 'd']
+  for (const n of names) f.put(def(n, 'prod'))
+  const ev = createEvaluator({ source: f.source, now: () => now, ttlMs: 1_000, refreshBatchMs: 30 })
+  await Promise.all(names.map(async (n) => await ev.evaluate(n, 'prod', {})))
+  t.equal(f.batches.length, 1)
+  for (const n of names) f.put(def(n, 'prod', false)) // changed by another process
+  now = 900 // past every entry's refresh point (50–15 % of the TTL before expiry), not expired
+  for (const n of names) t.equal(ev.evaluateCached(n, 'prod', {})?.result.value, true, `${n}: the cached value is served meanwhile`)
+  await Promise.all(names.map(async (n) => await ev.cache.pending(`prod\u0000${n}`)))
+  t.same(f.batches.slice(1).map((b) => [...b.flags].sort()), [names], 'one batch read for the four refreshes')
+  for (const n of names) t.equal(ev.evaluateCached(n, 'prod', {})?.result.reason, 'DISABLED', `${n}: refreshed`)
 })
 
 t.test('cache off: every evaluation reads, eventually consistent unless this process just wrote the flag', async (t) => {
