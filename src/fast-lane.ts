@@ -197,7 +197,22 @@ export function createFastLane (app: FastifyInstance): FastLane {
     return isUnderPressure?.() !== true
   }
 
+  /** Write the answer, or hand the request (its body already read) to Fastify. */
+  function finish (req: IncomingMessage, res: ServerResponse, raw: Buffer, a: Answer | undefined, fallback: Listener): void {
+    if (a === undefined) {
+      handedOver++
+      attachPreReadBody(req, raw)
+      return fallback(req, res)
+    }
+    answered++
+    if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
+    res.writeHead(a.status, a.headers)
+    res.end(a.body)
+  }
+
   return {
+    // No named function is created per request: under tsx (npm run dev) each one costs a
+    // `__name` call (esbuild's keepNames), measured at 3 % of the fast lane's CPU.
     listener (fallback: Listener): Listener {
       return function fastLane (req: IncomingMessage, res: ServerResponse) {
         // Judged on the head: a request without a usable credential (an API key not in the cache,
@@ -207,12 +222,11 @@ export function createFastLane (app: FastifyInstance): FastLane {
         const chunks: Buffer[] = []
         let size = 0
         const limit = Number(req.headers['content-length'])
-        const onData = (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) }
-        req.on('data', onData)
+        req.on('data', (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) })
         // A client gone mid-body: nothing to answer; the socket is already being torn down.
-        req.once('error', () => { req.removeListener('data', onData) })
+        req.once('error', () => { req.removeAllListeners('data') })
         req.once('end', () => {
-          req.removeListener('data', onData)
+          req.removeAllListeners('data')
           const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
           let a: Answer | Promise<Answer | undefined> | undefined
           try {
@@ -222,20 +236,8 @@ export function createFastLane (app: FastifyInstance): FastLane {
           }
           // After a wait, nothing may escape as an unhandled rejection (it would end the process):
           // a response that cannot be written is dropped with its socket.
-          if (a instanceof Promise) a.then((x) => { finish(x) }, () => { finish(undefined) }).catch(() => { res.destroy() })
-          else finish(a)
-
-          function finish (a: Answer | undefined): void {
-            if (a === undefined) {
-              handedOver++
-              attachPreReadBody(req, raw)
-              return fallback(req, res)
-            }
-            answered++
-            if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
-            res.writeHead(a.status, a.headers)
-            res.end(a.body)
-          }
+          if (a instanceof Promise) a.then((x) => { finish(req, res, raw, x, fallback) }, () => { finish(req, res, raw, undefined, fallback) }).catch(() => { res.destroy() })
+          else finish(req, res, raw, a, fallback)
         })
       }
     },

@@ -78,6 +78,19 @@ t.test('LRU: the count bound holds and the least recently used goes first', asyn
   t.same(['k997', 'k998', 'k999'].map((k) => cache.peek(k)), [997, 998, 999])
 })
 
+t.test('LRU: an entry read at least once every maxEntries/2 insertions is never evicted', async (t) => {
+  const cache = new TtlLru<number>({ ttlMs: 60_000, maxEntries: 100 })
+  cache.set('hot', 1)
+  let lost = 0
+  for (let i = 0; i < 10_000; i++) {
+    cache.set(`k${i}`, i)
+    if (i % 49 === 0 && cache.peek('hot') === undefined) lost++
+  }
+  t.equal(lost, 0, 'the hot entry survived 10 000 insertions into a cache of 100')
+  t.equal(cache.size, 100)
+  t.equal(cache.peek('k0'), undefined, 'cold entries went')
+})
+
 t.test('LRU: the weight bound holds; a value heavier than the bound is not cached', async (t) => {
   const cache = new TtlLru<string>({ ttlMs: 60_000, maxEntries: 1_000, maxWeight: 10, weigh: (s) => s.length })
   cache.set('a', 'xxxx')
