@@ -56,6 +56,8 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void
 
+const ignore = (): void => {}
+
 /** Response headers as `writeHead` takes them flat: name, value, name, value, … */
 type Headers = string[]
 
@@ -222,11 +224,12 @@ export function createFastLane (app: FastifyInstance): FastLane {
         const chunks: Buffer[] = []
         let size = 0
         const limit = Number(req.headers['content-length'])
+        // No listener is removed afterwards: no 'data' follows 'end' or 'error', and removing
+        // them measured 2 % of the fast lane's CPU.
         req.on('data', (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) })
         // A client gone mid-body: nothing to answer; the socket is already being torn down.
-        req.once('error', () => { req.removeAllListeners('data') })
+        req.once('error', ignore)
         req.once('end', () => {
-          req.removeAllListeners('data')
           const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
           let a: Answer | Promise<Answer | undefined> | undefined
           try {
