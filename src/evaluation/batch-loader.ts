@@ -8,7 +8,8 @@
 // Keys are queued per group (e.g. environment + read consistency) and read together:
 //  - an urgent key (a miss a request waits for) flushes its group on the next turn of the event
 //    loop (setImmediate), taking every key queued by then along;
-//  - a deferred key (a refresh ahead, which has time) waits up to `deferMs` for company;
+//  - a deferred key (a refresh ahead, which has time) waits up to `deferMs` for company, unless
+//    someone starts waiting for it (`expedite`: an entry that expired meanwhile);
 //  - a group reaching `maxBatch` keys is flushed at once.
 // A key already queued shares the queued read. A read starts after its key was queued, so it sees
 // every write committed before the load was asked for: batching never makes a value older.
@@ -48,6 +49,16 @@ export class BatchLoader<V> {
       q.timer = setTimeout(() => this.flush(group, q), this.opts.deferMs)
     }
     return w.promise
+  }
+
+  /**
+   * Someone is now waiting for `key`: if it is queued for later (a deferred refresh), read its
+   * group on the next turn instead. Whether a key is queued at all is the caller's business.
+   */
+  expedite (group: string, key: string): void {
+    const q = this.queues.get(group)
+    if (q === undefined || !q.waiters.has(key) || q.immediate !== undefined) return
+    q.immediate = setImmediate(() => this.flush(group, q))
   }
 
   /** Batch reads made and keys read through them, since the start. */

@@ -22,12 +22,13 @@ export interface CacheOptions<V = unknown> {
   /**
    * Refresh ahead: a value read (`peek`/`get`) in the last `withinMs` of its life — from a point
    * drawn per entry between `withinMs` and `0.3 × withinMs` before expiry, so values loaded
-   * together are not all reloaded together — is reloaded in the background with `load(key)`
+   * together are not all reloaded together — is reloaded in the background with `load(key,
+   * msLeft)`, `msLeft` being the time the value has left to live,
    * (single flight, dropped by an invalidation like any load). A key in steady use then does not
    * expire under its readers and send them all to the store at once. Nothing served is older than
    * the TTL: the old value is served only until it would expire anyway.
    */
-  refreshAhead?: { withinMs: number; load: (key: string) => Promise<V> }
+  refreshAhead?: { withinMs: number; load: (key: string, msLeft: number) => Promise<V> }
   now?: () => number
 }
 
@@ -140,7 +141,8 @@ export class TtlLru<V> {
       const ahead = this.opts.refreshAhead
       if (ahead !== undefined && now >= hit.refreshAt && !this.inflight.has(key)) {
         // A failed refresh changes nothing: the value expires as usual and the next miss reports.
-        this.startLoad(key, async () => await ahead.load(key)).catch(() => {})
+        const msLeft = hit.expires - now
+        this.startLoad(key, async () => await ahead.load(key, msLeft)).catch(() => {})
       }
       return hit
     }

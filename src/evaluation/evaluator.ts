@@ -129,6 +129,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
   const snapshotMaxFlags = opts.snapshotMaxFlags ?? 20_000
   const snapshotMaxBytes = opts.snapshotMaxBytes ?? 64 * 1024 * 1024
   const recentWindowMs = opts.recentWriteWindowMs ?? 10_000
+  const refreshBatchMs = opts.refreshBatchMs ?? Math.min(250, Math.floor(ttlMs * 0.05))
   const cache = new TtlLru<FlagDefinition | null>({
     ttlMs,
     maxEntries: opts.maxEntries ?? 50_000,
@@ -139,7 +140,8 @@ export function createEvaluator (opts: EvaluatorOptions) {
     // burst of misses) are refreshed spread out, each with time to finish before its expiry.
     refreshAhead: {
       withinMs: Math.floor(ttlMs * 0.5),
-      load: async (k) => { const [env, flag] = k.split('\u0000'); return await load(flag, env, false) }
+      // Deferred to share a batch read, unless the entry could expire before that read returns.
+      load: async (k, msLeft) => { const [env, flag] = k.split('\u0000'); return await load(flag, env, msLeft <= 2 * refreshBatchMs) }
     },
     now: opts.now
   })
@@ -185,7 +187,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
   // same as a BatchGetItem of one key and keeps a single evaluation a single GetItem.
   const batches = new BatchLoader<FlagDefinition>({
     maxBatch: 100,
-    deferMs: opts.refreshBatchMs ?? Math.min(250, Math.floor(ttlMs * 0.05)),
+    deferMs: refreshBatchMs,
     read: async (group, flags) => {
       const env = group.slice(0, -2)
       const consistent = group.endsWith('\u0000c')
@@ -195,19 +197,28 @@ export function createEvaluator (opts: EvaluatorOptions) {
     }
   })
 
-  /** A flag's definition from the store (null: no config); `urgent` unless a refresh ahead. */
+  // A cached value lives for the TTL, so it must not be a stale replica's answer; without the
+  // cache an eventually consistent read is as fresh as the next request anyway (unless this
+  // process just wrote the flag).
+  const readGroup = (flag: string, env: string) => `${env}\u0000${caching || isRecent(flag, env) ? 'c' : 'e'}`
+
+  /** A flag's definition from the store (null: no config); `urgent` unless a refresh ahead with time to spare. */
   async function load (flag: string, env: string, urgent = true): Promise<FlagDefinition | null> {
-    // A cached value lives for the TTL, so it must not be a stale replica's answer; without the
-    // cache an eventually consistent read is as fresh as the next request anyway (unless this
-    // process just wrote the flag).
-    const consistent = caching || isRecent(flag, env)
-    return (await batches.load(`${env}\u0000${consistent ? 'c' : 'e'}`, flag, urgent)) ?? null
+    return (await batches.load(readGroup(flag, env), flag, urgent)) ?? null
+  }
+
+  /** The read in flight for (flag, env), hurried along if it is a deferred refresh: someone waits for it now. */
+  function pendingRead (flag: string, env: string): Promise<FlagDefinition | null> | undefined {
+    const pending = cache.pending(key(flag, env))
+    if (pending !== undefined) batches.expedite(readGroup(flag, env), flag)
+    return pending
   }
 
   async function definition (flag: string, env: string): Promise<FlagDefinition | undefined> {
     const k = key(flag, env)
     const hit = cache.peek(k)
     if (hit !== undefined) return hit ?? undefined
+    pendingRead(flag, env)
     const d = await cache.get(k, async () => await load(flag, env))
     return d ?? undefined
   }
@@ -344,7 +355,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
      * the long way round. Prerequisites are not waited for.
      */
     whenLoaded (flag: string, env: string): Promise<void> | undefined {
-      return cache.pending(key(flag, env))?.then(() => {}, () => {})
+      return pendingRead(flag, env)?.then(() => {}, () => {})
     },
 
     /** The evaluation with its trace (admin explain route); reads the store, not the cache. */

@@ -62,3 +62,15 @@ t.test('a failed read fails every caller of that batch, and only those', async (
   t.equal(await l.load('prod', 'a', true), 'prod:a', 'the next batch is read afresh')
   t.equal(reads.length, 2)
 })
+
+t.test('expedite: a deferred key someone now waits for is read on the next turn', async (t) => {
+  const { l, reads } = loader({ deferMs: 60_000 })
+  const a = l.load('prod', 'a', false)
+  l.expedite('prod', 'not-queued')
+  l.expedite('dev', 'a')
+  await nextTurn()
+  t.same(reads, [], 'expediting a key that is not queued reads nothing')
+  l.expedite('prod', 'a')
+  t.equal(await a, 'prod:a', 'read without waiting out deferMs (60 s: the test would time out)')
+  t.same(reads, [{ group: 'prod', keys: ['a'] }])
+})

@@ -129,6 +129,36 @@ t.test('refreshes ahead wait for company: flags due together are re-read in one 
   for (const n of names) t.equal(ev.evaluateCached(n, 'prod', {})?.result.reason, 'DISABLED', `${n}: refreshed`)
 })
 
+t.test('a refresh waiting for company is not left waiting once its entry runs out of time', async (t) => {
+  // TTL 1 000 s: the refresh point lies 500–150 s before expiry; refreshes wait 40 s for company
+  // unless the entry has less than 2 × 40 s left. Were either rule missing, a read below would
+  // wait out its 40 s and the test would time out.
+  let now = 0
+  const f = fakeSource()
+  for (const n of ['a', 'b', 'c']) f.put(def(n, 'prod'))
+  const ev = createEvaluator({ source: f.source, now: () => now, ttlMs: 1_000_000, refreshBatchMs: 40_000 })
+  await Promise.all(['a', 'b', 'c'].map(async (n) => await ev.evaluate(n, 'prod', {})))
+  for (const n of ['a', 'b', 'c']) f.put(def(n, 'prod', false))
+  const reads = f.reads.get
+
+  now = 900_000 // 100 s left: past every refresh point, and time enough to wait for company
+  t.equal(ev.evaluateCached('a', 'prod', {})?.result.value, true, 'a: served while its refresh is queued')
+  t.equal(ev.evaluateCached('b', 'prod', {})?.result.value, true, 'b: likewise')
+  now = 1_000_001 // both expired before their batch was read
+  t.equal(ev.evaluateCached('a', 'prod', {}), undefined, 'a: expired, nothing to serve')
+  t.equal((await ev.evaluate('a', 'prod', {})).result.reason, 'DISABLED', 'a reader of the expired entry gets the queued read at once')
+  t.equal(f.reads.get - reads, 2, 'one batch read took a and b')
+  await ev.whenLoaded('b', 'prod')
+  t.equal(ev.evaluateCached('b', 'prod', {})?.result.reason, 'DISABLED', 'b: refreshed by the same read')
+
+  now = 2_000_000 // c (loaded at 0) has expired: read it again, then come back with 50 s left
+  await ev.evaluate('c', 'prod', {})
+  now = 2_000_000 + 1_000_000 - 50_000
+  t.ok(ev.evaluateCached('c', 'prod', {}) !== undefined, 'c: served, its refresh started')
+  await ev.cache.pending('prod\u0000c')
+  t.pass('with 50 s left (< 2 × 40 s) the refresh is read at once, not deferred')
+})
+
 t.test('cache off: every evaluation reads, eventually consistent unless this process just wrote the flag', async (t) => {
   const f = fakeSource()
   f.put(def('a', 'prod'))
