@@ -27,6 +27,10 @@
 // refresh-ahead point (drawn in the last 50-15 % of the 5 s TTL) unread, and the next slice began
 // with 256 refreshes at once through the in-process store, many not done before their entries
 // expired.
+// Each connection starts at its own place in a scenario's list of requests (bench-support's
+// spreadRequests). autocannon starts them all at the first, so 50 connections walked the list in
+// lockstep: every flag was asked for by all 50 at once, once per ~2 s lap, and many laps found it
+// expired (--lockstep keeps that behaviour for comparison).
 // Scenarios:
 //   (a) GET /hello on the bare server (and, for information, (a') POST /hello with the request
 //       body and Authorization header of (d): what any JSON POST costs before the service's work);
@@ -62,7 +66,8 @@ const { values: args } = parseArgs({
     only: { type: 'string', description: 'comma-separated scenario ids (a, b-apikey, b-jwt, c, d-first, d-repeat, d-304); (a) always runs' },
     'data-dir': { type: 'string', description: 'reuse (or create and keep) this DATA_DIR: the data set is loaded once' },
     store: { type: 'string', default: 'separate', description: 'separate (a store process, as DynamoDB is remote on AWS) or in-process (as npm run dev)' },
-    profile: { type: 'string', description: 'write V8 CPU profiles of the service (one per thread; not the ceiling) into DIR/<mode>/' }
+    profile: { type: 'string', description: 'write V8 CPU profiles of the service (one per thread; not the ceiling) into DIR/<mode>/' },
+    lockstep: { type: 'boolean', default: false, description: "start every connection at a scenario's first request (autocannon's default) instead of spreading them over its list" }
   }
 })
 const DURATION = Number(args.duration)
@@ -268,18 +273,19 @@ try {
       const server = s.id.startsWith('a') ? hello : service
       // Steady state, as a service in use is: every distinct request of the scenario sent once
       // (its flag cached) before the warm-up, and again before each slice (a safety net: with the
-      // short slices of (a) they are hits). Without it a slice could measure a cold fill: the
-      // connections walk the request list in lockstep, each new flag one store read.
+      // short slices of (a) they are hits). Without it a slice could measure a cold fill, each new
+      // flag one store read.
       const prime = async () => {
         if (s.requests.length > 1 && mode !== 'off') await pool(s.requests, 8, async (r) => { await fetch(s.url + (r.path as string), { method: r.method, headers: r.headers as Record<string, string>, body: r.body as string }).then(async (res) => await res.arrayBuffer()) })
       }
       await prime()
-      await cannon({ url: s.url, connections: CONNECTIONS, duration: WARMUP, warmupSeconds: 0, requests: s.requests })
+      const spread = !args.lockstep
+      await cannon({ url: s.url, connections: CONNECTIONS, duration: WARMUP, warmupSeconds: 0, requests: s.requests, spread })
       const pairs: Array<{ a: Measured; s: Measured }> = []
       for (let r = 0; r < rounds; r++) {
         const a = await cannon({ url: ceilingScenario.url, connections: CONNECTIONS, duration: CEILING_SLICE, warmupSeconds: 0, requests: ceilingScenario.requests, server: hello })
         await prime()
-        const m = await cannon({ url: s.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: s.requests, server })
+        const m = await cannon({ url: s.url, connections: CONNECTIONS, duration: slice, warmupSeconds: 0, requests: s.requests, server, spread })
         ceilingSlices.push(a)
         pairs.push({ a, s: m })
       }

@@ -18,6 +18,12 @@ declare module 'autocannon' {
     headers?: Record<string, string>
     body?: string
     requests?: Request[]
+    /** Called once for each connection's client as it is created. */
+    setupClient?: (client: Client) => void
+  }
+  export interface Client {
+    /** Replace the list of requests this connection cycles through (it starts at the first). */
+    setRequests(requests: Request[]): void
   }
   export interface Histogram { average: number; mean: number; stddev: number; min: number; max: number; total: number; p50: number; p90: number; p97_5: number; p99: number }
   export interface Result {
