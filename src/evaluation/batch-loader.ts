@@ -1,8 +1,8 @@
 // Coalesces point reads into batch reads (the evaluator's flag definitions → BatchGetItem).
 //
-// Why: through the AWS SDK v3 a GetItem costs the calling process 1.4–2.3 ms of CPU (signing, the
-// middleware stack, parsing), whatever the item; a BatchGetItem of 10 keys costs 0.3–0.45 ms per
-// key and one of 100 keys 0.12–0.18 ms (measured against dynalite, docs/PERFORMANCE.md §1). A
+// Why: through the AWS SDK v3 a GetItem costs the calling process 1.4–3.1 ms of CPU (signing, the
+// middleware stack, parsing), whatever the item; a BatchGetItem of 10 keys costs 0.3–0.53 ms per
+// key and one of 100 keys 0.12–0.18 ms (`npm run bench:reads`, docs/PERFORMANCE.md §1). A
 // service keeping a few hundred flags fresh spends a large share of its CPU on those reads.
 //
 // Keys are queued per group (e.g. environment + read consistency) and read together:

@@ -23,8 +23,8 @@ export interface CacheOptions<V = unknown> {
    * Refresh ahead: a value read (`peek`/`get`) in the last `withinMs` of its life — from a point
    * drawn per entry between `withinMs` and `0.3 × withinMs` before expiry, so values loaded
    * together are not all reloaded together — is reloaded in the background with `load(key,
-   * msLeft)`, `msLeft` being the time the value has left to live,
-   * (single flight, dropped by an invalidation like any load). A key in steady use then does not
+   * msLeft)`, `msLeft` being the time the value has left to live (single flight, dropped by an
+   * invalidation like any load). A key in steady use then does not
    * expire under its readers and send them all to the store at once. Nothing served is older than
    * the TTL: the old value is served only until it would expire anyway.
    */

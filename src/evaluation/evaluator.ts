@@ -1,5 +1,6 @@
 // Evaluation service: loads flag definitions (point reads coalesced into BatchGetItem, through a
-// per-process cache) and runs the pure engine. Shared by the REST route, OFREP and the Lambda evaluate function.
+// per-process cache) and runs the pure engine. Shared by the REST route, OFREP and the Lambda
+// evaluate function.
 //
 // Caches (all per process, TTL `ttlMs` = EVAL_CACHE_TTL_MS, 0 turns every one of them off):
 //  - definitions: (env, flag) → FlagDefinition | missing, LRU-bounded by count and by estimated
