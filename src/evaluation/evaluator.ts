@@ -406,7 +406,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
 
     stats () {
       const reads = batches.stats()
-      return { definitions: cache.size, definitionBytes: cache.weight, snapshots: snapshots.size, snapshotBytes: snapshots.weight, bulkEntries: bulk.size, bulkBytes: bulk.weight, definitionReads: reads.batches, definitionsRead: reads.keys }
+      return { definitions: cache.size, definitionBytes: cache.weight, snapshots: snapshots.size, snapshotBytes: snapshots.weight, bulkEntries: bulk.size, bulkBytes: bulk.weight, definitionReadCalls: reads.batches, definitionsRead: reads.keys }
     }
   }
 }
