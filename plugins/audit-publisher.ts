@@ -1,19 +1,38 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import { createAuditPublisher } from '../src/workers/audit-publisher.js'
+import { createSqsClient } from '../src/aws-sqs.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    sqs: SQSClient
     auditPublisher: ReturnType<typeof createAuditPublisher>
   }
 }
 
-async function auditPublisherPlugin (fastify: FastifyInstance) {
+export interface AuditPublisherPluginOptions {
+  /** A seam for tests and fault injection; the plugin builds a real client when absent. */
+  sqs?: SQSClient
+}
+
+/**
+ * The write side's SQS client and the audit publisher on it (the repositories call the publisher
+ * after each committed change). Registered by the whole app only: the read-only evaluate surface
+ * has neither.
+ */
+async function auditPublisherPlugin (fastify: FastifyInstance, opts: AuditPublisherPluginOptions) {
+  const sqs = opts.sqs ?? createSqsClient(fastify.config)
+  fastify.decorate('sqs', sqs)
   fastify.decorate('auditPublisher', createAuditPublisher({
-    sqs: fastify.sqs,
+    sqs,
     queueUrl: fastify.config.AUDIT_QUEUE_URL,
     log: fastify.log
   }))
+  fastify.addHook('onClose', async () => {
+    // Only destroy what this plugin created; an injected client belongs to the caller.
+    if (opts.sqs === undefined) sqs.destroy()
+  })
 }
 
-export default fp(auditPublisherPlugin, { name: 'audit-publisher', dependencies: ['config', 'aws', 'repositories'] })
+export default fp(auditPublisherPlugin, { name: 'audit-publisher', dependencies: ['config', 'repositories'] })

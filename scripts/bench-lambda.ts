@@ -1,4 +1,4 @@
-// npm run bench:lambda [-- --runs 21]
+// npm run bench:lambda [-- --runs 21] [--node 22 | --node /path/to/node]
 //
 // A benchmark, not a test. For each Lambda function: the bundle size (npm run build:lambda's
 // output, minified) and its cold init: a fresh `node` process imports the bundle, whose top level
@@ -13,7 +13,8 @@
 // JWT secret is passed as JWT_SECRET here; on AWS one GetSecretValue is added). ApiFunction's init
 // includes its bootstrap (four conditional PutItems seeding the environment registry) against a
 // local dynalite started by this script. Results go to bench-results/lambda.json.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -87,9 +88,9 @@ async function sandbox (work: string, name: string, built: LambdaBuild, f?: Func
   return join(root, 'task', basename(bareBundle!))
 }
 
-async function probe (work: string, target: Target): Promise<Sample> {
+async function probe (work: string, target: Target, node: string): Promise<Sample> {
   const started = performance.now()
-  const child = spawn(process.execPath, [join(work, 'probe.mjs'), target.bundle], {
+  const child = spawn(node, [join(work, 'probe.mjs'), target.bundle], {
     cwd: work,
     env: { PATH: process.env.PATH ?? '/usr/bin', NODE_OPTIONS: '--enable-source-maps', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', ...target.env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -104,9 +105,34 @@ async function probe (work: string, target: Target): Promise<Sample> {
   return { ...(JSON.parse(line.slice(7)) as { boot: number; init: number }), wall }
 }
 
+/**
+ * The node that runs the probes: this one by default; `--node 22` fetches the newest Node 22 binary
+ * (nodejs22.x is what the functions run on) from the npm registry's node-<platform>-<arch> package
+ * into node_modules/.cache once; `--node /path/to/node` uses that binary.
+ */
+async function resolveNode (wanted: string | undefined): Promise<{ path: string; version: string }> {
+  let path = process.execPath
+  if (wanted !== undefined && /^\d+$/.test(wanted)) {
+    const pkg = `node-${process.platform}-${process.arch}`
+    const cache = join(ROOT, 'node_modules', '.cache', 'switchyard-node', wanted)
+    path = join(cache, 'package', 'bin', 'node')
+    if (!existsSync(path)) {
+      process.stdout.write(`fetching ${pkg}@${wanted} from the npm registry into ${cache} ...\n`)
+      await mkdir(cache, { recursive: true })
+      const tarball = execFileSync('npm', ['pack', `${pkg}@${wanted}`, '--silent'], { cwd: cache, encoding: 'utf8' }).trim().split('\n').pop()!
+      execFileSync('tar', ['xzf', tarball], { cwd: cache })
+      await rm(join(cache, tarball))
+    }
+  } else if (wanted !== undefined) {
+    path = wanted
+  }
+  return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() }
+}
+
 async function main () {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '21' } } })
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '21' }, node: { type: 'string' } } })
   const runs = Math.max(20, Number(values.runs))
+  const node = await resolveNode(values.node)
   const work = await mkdtemp(join(tmpdir(), 'switchyard-bench-lambda-'))
   const stack = await startLocalStack({ tableName: 'switchyard-bench' })
   try {
@@ -144,11 +170,11 @@ async function main () {
     ]
 
     // One warm-up round (file system cache), then interleaved measured rounds.
-    for (const target of targets) await probe(work, target)
+    for (const target of targets) await probe(work, target, node.path)
     const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]))
     process.stdout.write(`measuring cold init: ${runs} fresh node processes per function, interleaved ...\n`)
     for (let i = 0; i < runs; i++) {
-      for (const target of targets) samples.get(target.name)!.push(await probe(work, target))
+      for (const target of targets) samples.get(target.name)!.push(await probe(work, target, node.path))
     }
     load.end = loadavg()
 
@@ -161,8 +187,8 @@ async function main () {
     const evaluate = results.find((r) => r.name === 'EvaluateFunction')!
     const report = {
       date: new Date().toISOString(),
-      command: `npm run bench:lambda -- --runs ${runs}`,
-      machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage: load },
+      command: `npm run bench:lambda -- --runs ${runs}${values.node !== undefined ? ` --node ${values.node}` : ''}`,
+      machine: { node: node.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage: load },
       runs,
       method: 'fresh node process per sample; init = import of the bundle until its top-level await app.ready() resolves; NODE_OPTIONS=--enable-source-maps; NODE_EXTRA_CA_CERTS unset; @aws-sdk/* resolved from a runtime-like node_modules beside the task root, except in EvaluateFunction, which bundles its SDK clients',
       results: results.map((r) => ({ ...r, initMs: Object.fromEntries(Object.entries(r.initMs).map(([k, v]) => [k, round(v)])), processWallMs: Object.fromEntries(Object.entries(r.processWallMs).map(([k, v]) => [k, round(v)])), nodeBootMs: Object.fromEntries(Object.entries(r.nodeBootMs).map(([k, v]) => [k, round(v)])), initVsBare: ratio(r.initMs.median, bareInit), initVsBareWithSdk: ratio(r.initMs.median, bareSdkInit) })),
@@ -176,7 +202,7 @@ async function main () {
 
     const lines = [
       '',
-      `Lambda bundles and cold init (median of ${runs} fresh processes; node ${process.version}, ${cpus().length} CPUs, load ${load.start.map((l) => l.toFixed(1)).join('/')} -> ${load.end.map((l) => l.toFixed(1)).join('/')})`,
+      `Lambda bundles and cold init (median of ${runs} fresh processes; node ${node.version}, ${cpus().length} CPUs, load ${load.start.map((l) => l.toFixed(1)).join('/')} -> ${load.end.map((l) => l.toFixed(1)).join('/')})`,
       '',
       `  ${'function'.padEnd(36)} ${'bundle'.padStart(10)} ${'init median'.padStart(12)} ${'p10-p90'.padStart(16)} ${'vs bare'.padStart(8)} ${'vs +SDK'.padStart(8)} ${'process'.padStart(10)}`
     ]

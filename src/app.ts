@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'
+import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import bootstrapPlugin from '../plugins/bootstrap.js'
 import authRoutes from '../routes/auth.js'
@@ -26,6 +27,8 @@ export interface AppOptions extends CoreOptions {
 
 async function app (fastify: FastifyInstance, opts: AppOptions) {
   await registerCore(fastify, opts)
+  // The write side: the SQS client and the audit publisher the repositories call after each commit.
+  await fastify.register(auditPublisherPlugin, { sqs: opts.sqs })
   await fastify.register(swaggerPlugin, { ui: opts.docsUi })
   if (opts.bootstrap !== false) await fastify.register(bootstrapPlugin)
 

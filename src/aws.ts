@@ -1,11 +1,12 @@
 // AWS SDK v3 clients built from the config. Locally they point at the embedded engines;
-// on Lambda they use the execution role and the region of the function.
+// on Lambda they use the execution role and the region of the function. The SQS client lives in
+// aws-sqs.ts, so the read-only EvaluateFunction, which imports this file, does not bundle it.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { SQSClient } from '@aws-sdk/client-sqs'
 import type { Config } from './config.js'
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
+/** Credentials for the embedded engines, which accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
 
 export function createDocumentClient (config: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT'>): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
@@ -16,14 +17,6 @@ export function createDocumentClient (config: Pick<Config, 'AWS_REGION' | 'DYNAM
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false }
-  })
-}
-
-export function createSqsClient (config: Pick<Config, 'AWS_REGION' | 'SQS_ENDPOINT'>): SQSClient {
-  return new SQSClient({
-    region: config.AWS_REGION,
-    maxAttempts: 3,
-    ...(config.SQS_ENDPOINT !== undefined ? { endpoint: config.SQS_ENDPOINT, credentials: LOCAL_CREDENTIALS } : {})
   })
 }
 

@@ -1,6 +1,7 @@
 // The plugins every Switchyard surface shares, registered in layers (CONVENTIONS.md §2):
 // config and external clients, then app plugins. Routes are added by app.ts / evaluate-app.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
@@ -10,7 +11,6 @@ import validationPlugin from '../plugins/validation.js'
 import errorHandlerPlugin, { sendProblem } from '../plugins/error-handler.js'
 import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
 import repositoriesPlugin, { type RepositoriesPluginOptions } from '../plugins/repositories.js'
-import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import authPlugin from '../plugins/auth.js'
 import apiKeysPlugin from '../plugins/api-keys.js'
 import evaluatorPlugin from '../plugins/evaluator.js'
@@ -19,6 +19,8 @@ import { serviceUnavailable } from './domain/errors.js'
 
 export interface CoreOptions extends AwsPluginOptions, RepositoriesPluginOptions {
   env?: Record<string, string | undefined>
+  /** A seam for tests and fault injection: the write side's SQS client (app.ts registers it). */
+  sqs?: SQSClient
 }
 
 /** CORS_ORIGINS as @fastify/cors takes it: true (reflect any origin) for `*`, else the list. */
@@ -65,10 +67,11 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     pressureHandler: () => { if (Date.now() >= shedAfter) throw serviceUnavailable('Server is overloaded; retry shortly', 1) },
     exposeStatusRoute: false
   })
-  // readOnly (the evaluate surface): no SQS client, no audit publisher.
-  await fastify.register(awsPlugin, { dynamo: opts.dynamo, sqs: opts.sqs, withoutSqs: opts.readOnly })
+  await fastify.register(awsPlugin, { dynamo: opts.dynamo })
+  // readOnly (the evaluate surface): the repositories get no audit publisher to call. The write
+  // side's SQS client and audit publisher are registered by app.ts, not here, so that this file,
+  // which the EvaluateFunction bundles, does not import the SQS client.
   await fastify.register(repositoriesPlugin, { now: opts.now, ids: opts.ids, readOnly: opts.readOnly })
-  if (opts.readOnly !== true) await fastify.register(auditPublisherPlugin)
   await fastify.register(authPlugin)
   await fastify.register(apiKeysPlugin)
   await fastify.register(evaluatorPlugin)

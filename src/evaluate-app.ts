@@ -1,6 +1,7 @@
 // The evaluation surface alone (EvaluateFunction on AWS): the shared core plugins plus the
 // evaluation routes, and nothing else on the hot path. Read-only: it never writes, so the core is
-// registered without the SQS client and the audit publisher (less to build in a cold start).
+// registered read-only, without app.ts's SQS client and audit publisher (neither built nor
+// bundled: a smaller cold start).
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'

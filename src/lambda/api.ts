@@ -9,6 +9,7 @@
 //
 // The Swagger UI is off: it serves its assets from files next to its package, which a bundle
 // does not have. /openapi.json is served.
+import './call-sites.js' // first: before pino loads (see there)
 import Fastify from 'fastify'
 import awsLambdaFastify from '@fastify/aws-lambda'
 import switchyard from '../app.js'

@@ -1,6 +1,7 @@
 // EvaluateFunction: the evaluation surface alone (src/evaluate-app.ts: POST /features/evaluate and
 // the OFREP routes) behind the same HTTP API. Read-only: its role can only read the table and the
 // JWT secret, so it seeds nothing on start. Init happens at module load (Lambda's init phase).
+import './call-sites.js' // first: before pino loads (see there)
 import Fastify from 'fastify'
 import awsLambdaFastify from '@fastify/aws-lambda'
 import evaluateApp from '../evaluate-app.js'

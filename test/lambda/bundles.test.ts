@@ -48,6 +48,7 @@ t.test('the build: one bundle per function, bcrypt only where its layer is', asy
   t.same(fn('ApiFunction').externals, ['bcrypt'])
   t.same(fn('ApiFunction').layers, ['BcryptLayer'])
   t.same(fn('EvaluateFunction').externals, [], 'EvaluateFunction does not import bcrypt at all')
+  t.notOk(fn('EvaluateFunction').packages.includes('@aws-sdk/client-sqs'), 'EvaluateFunction never writes: it does not bundle the SQS client')
   t.ok(fn('EvaluateFunction').bytes <= 1.5 * 1024 * 1024, `EvaluateFunction is ${fn('EvaluateFunction').bytes} bytes minified (target <= 1.5 MB)`)
   const layer = built.layers.find((l) => l.name === 'BcryptLayer')
   t.same(layer?.packages, ['bcrypt', 'node-gyp-build'])
@@ -92,22 +93,38 @@ for (const raw of JSON.parse(readFileSync(eventsFile, 'utf8'))) {
 }
 const req = createRequire(bundle)
 const where = (name) => { try { return req.resolve(name) } catch { return null } }
-process.stdout.write('\\n@@RESULT ' + JSON.stringify({ initMs, results, bcrypt: where('bcrypt'), fastify: where('fastify'), sdk: where('@aws-sdk/client-dynamodb') }) + '\\n')
+const callSites = globalThis.callSiteCalls ?? null
+process.stdout.write('\\n@@RESULT ' + JSON.stringify({ initMs, results, bcrypt: where('bcrypt'), fastify: where('fastify'), sdk: where('@aws-sdk/client-dynamodb'), callSites }) + '\\n')
 process.exit(0)
 `
 
-interface DriverResult { initMs: number; results: Array<{ ok?: unknown; error?: string }>; bcrypt: string | null; fastify: string | null; sdk: string | null; output: string }
+interface DriverResult { initMs: number; results: Array<{ ok?: unknown; error?: string }>; bcrypt: string | null; fastify: string | null; sdk: string | null; callSites: unknown[] | null; output: string }
+
+// Preloaded (--import) before a bundle: records how the bundle calls util.getCallSites (which
+// pino calls for every logger; Node 20 has none, so this provides one). src/lambda/call-sites.ts
+// must wrap it before pino loads, so that every call asks for unmapped call sites (a mapped one
+// parses the bundle's whole source map under --enable-source-maps: ~100 ms of a cold start).
+const CALL_SITES_RECORDER = `
+import util from 'node:util'
+const original = util.getCallSites
+globalThis.callSiteCalls = []
+util.getCallSites = (frames, options) => {
+  globalThis.callSiteCalls.push({ frames: frames ?? null, options: options ?? null })
+  return original !== undefined ? original(frames, options) : []
+}
+`
 
 async function runInFreshNode (bundle: string, events: unknown[], env: Record<string, string>): Promise<DriverResult> {
   const dir = join(work, 'runs', `${basename(bundle)}-${Date.now()}`)
   await mkdir(dir, { recursive: true })
   await writeFile(join(dir, 'driver.mjs'), DRIVER)
+  await writeFile(join(dir, 'call-sites-recorder.mjs'), CALL_SITES_RECORDER)
   await writeFile(join(dir, 'events.json'), JSON.stringify(events))
   await writeFile(join(dir, 'context.json'), JSON.stringify(lambdaContext))
   const child = spawn(process.execPath, [join(dir, 'driver.mjs'), bundle, join(dir, 'events.json'), join(dir, 'context.json')], {
     cwd: dir,
     // Only what Lambda would set: no inherited NODE_OPTIONS (tsx), no node_modules on a path.
-    env: { PATH: process.env.PATH ?? '/usr/bin', NODE_OPTIONS: '--enable-source-maps', AWS_REGION: 'us-east-1', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin', NODE_OPTIONS: `--enable-source-maps --import=${join(dir, 'call-sites-recorder.mjs')}`, AWS_REGION: 'us-east-1', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
@@ -155,6 +172,10 @@ t.test('the bundles answer real events from a fresh node process outside the rep
     t.match(JSON.parse(res.body), { feature: 'bundle-flag', enabled: true, value: true })
   }
   t.equal(evRun.bcrypt, null, 'no bcrypt anywhere near the EvaluateFunction')
+  for (const [name, run] of [['ApiFunction', apiRun], ['EvaluateFunction', evRun]] as const) {
+    t.ok((run.callSites?.length ?? 0) > 0, `${name}: pino asked for its call sites`)
+    t.same(run.callSites, run.callSites?.map(() => ({ frames: null, options: { sourceMap: false } })), `${name}: always unmapped (src/lambda/call-sites.ts ran before pino loaded)`)
+  }
   t.equal(evRun.sdk, null, 'no runtime SDK beside the EvaluateFunction: its DynamoDB and Secrets Manager clients are the bundled ones')
   t.not(apiRun.sdk, null, 'the ApiFunction resolves its SDK from the runtime copy beside it')
 
