@@ -3,8 +3,9 @@
 // the wire, so those parts may coerce ("?limit=10" → 10), but still reject unknown keys.
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifySchema } from 'fastify'
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { schemaKey } from '../src/schema-compilers.js'
 
 // validateSchema off: the route schemas are constants in the code, and checking each against the
 // JSON Schema meta-schema at start compiles that meta-schema once per Ajv instance, a large part of
@@ -37,9 +38,18 @@ async function validationPlugin (fastify: FastifyInstance) {
   fastify.removeContentTypeParser('text/plain')
   const strict = buildAjv(false)
   const lenient = buildAjv(true)
+  // One compiled validator per distinct schema and mode, shared by the routes that use it
+  // (src/schema-compilers.ts explains why).
+  const compiled = new Map<string, ValidateFunction>()
   fastify.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === 'body' ? strict : lenient
-    return ajv.compile(closeObjects(structuredClone(schema as FastifySchema)) as object)
+    const body = httpPart === 'body'
+    const key = `${body ? 'strict' : 'lenient'} ${schemaKey(schema)}`
+    let validate = compiled.get(key)
+    if (validate === undefined) {
+      validate = (body ? strict : lenient).compile(closeObjects(structuredClone(schema as FastifySchema)) as object)
+      compiled.set(key, validate)
+    }
+    return validate
   })
 }
 

@@ -16,6 +16,7 @@ import apiKeysPlugin from '../plugins/api-keys.js'
 import evaluatorPlugin from '../plugins/evaluator.js'
 import { ProblemSchema } from './schemas/common.js'
 import { serviceUnavailable } from './domain/errors.js'
+import { sharedSerializerFactory } from './schema-compilers.js'
 
 export interface CoreOptions extends AwsPluginOptions, RepositoriesPluginOptions {
   env?: Record<string, string | undefined>
@@ -109,6 +110,7 @@ export function serverOptions (logLevel: string) {
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializerFactory() } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
     frameworkErrors: frameworkError
   }
