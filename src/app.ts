@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'
+import rateLimit from '@fastify/rate-limit'
 import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import bootstrapPlugin from '../plugins/bootstrap.js'
@@ -27,6 +28,17 @@ export interface AppOptions extends CoreOptions {
 
 async function app (fastify: FastifyInstance, opts: AppOptions) {
   await registerCore(fastify, opts)
+  // Per-route limits (login and signup, routes/auth.ts). Evaluation has its own limiter
+  // (plugins/evaluator.ts), so the evaluate surface neither registers nor bundles this one.
+  await fastify.register(rateLimit, {
+    global: false,
+    // Per service credential when one is sent (the key id part of an API key), else per address.
+    keyGenerator: function rateLimitKey (request) {
+      const header = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, '')
+      const key = typeof header === 'string' && header.startsWith('sy_') ? header.split('_').slice(0, 3).join('_') : undefined
+      return key !== undefined ? `key:${key}` : `ip:${request.ip}`
+    }
+  })
   // The write side: the SQS client and the audit publisher the repositories call after each commit.
   await fastify.register(auditPublisherPlugin, { sqs: opts.sqs })
   await fastify.register(swaggerPlugin, { ui: opts.docsUi })

@@ -3,7 +3,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import cors from '@fastify/cors'
-import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import configPlugin from '../plugins/config.js'
 import securityHeadersPlugin from '../plugins/security-headers.js'
@@ -46,15 +45,6 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     allowedHeaders: ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment'],
     exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600
-  })
-  await fastify.register(rateLimit, {
-    global: false,
-    // Per service credential when one is sent (the key id part of an API key), else per address.
-    keyGenerator: function rateLimitKey (request) {
-      const header = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, '')
-      const key = typeof header === 'string' && header.startsWith('sy_') ? header.split('_').slice(0, 3).join('_') : undefined
-      return key !== undefined ? `key:${key}` : `ip:${request.ip}`
-    }
   })
   // Shed load (503 + Retry-After) when the event loop is badly delayed, instead of timing out
   // every request. Utilization is not used: a busy, healthy server runs near 100 %.
