@@ -208,8 +208,33 @@ export function createFastLane (app: FastifyInstance): FastLane {
     }
     answered++
     if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
-    res.writeHead(a.status, a.headers)
-    res.end(a.body)
+    pending.push(res, a)
+    if (pending.length === 2) setImmediate(flush)
+  }
+
+  /**
+   * Answers wait for the end of the event loop's poll phase and go out together: every request
+   * read in one turn is answered in one burst of writes, not one write between each request's
+   * work. Measured with `npm run bench` (docs/PERFORMANCE.md §2.1): the service's CPU per
+   * request fell by 40-50 %, most of it time in the kernel's `writev` (a loopback send that wakes
+   * a waiting client costs far more than one to a client already awake), and the load generator's
+   * requests arrive in bursts the next turn reads together. An answer waits at most for the rest
+   * of its turn's work; alone in its turn, it goes out at once after it.
+   */
+  let pending: Array<ServerResponse | Answer> = []
+  function flush (): void {
+    const batch = pending
+    pending = []
+    for (let i = 0; i < batch.length; i += 2) {
+      const res = batch[i] as ServerResponse
+      const a = batch[i + 1] as Answer
+      try {
+        res.writeHead(a.status, a.headers)
+        res.end(a.body)
+      } catch {
+        res.destroy() // never one answer's failure in the way of the others
+      }
+    }
   }
 
   return {
