@@ -142,7 +142,14 @@ export function createEvaluator (opts: EvaluatorOptions) {
     refreshAhead: {
       withinMs: Math.floor(ttlMs * 0.5),
       // Deferred to share a batch read, unless the entry could expire before that read returns.
-      load: async (k, msLeft) => { const [env, flag] = k.split('\u0000'); return await load(flag, env, msLeft <= 2 * refreshBatchMs) }
+      // A refresh that reads what is cached (the usual case) keeps the cached object, and with it
+      // the engine's compiled form of it (matchers, sets, closures: most of a definition's cost).
+      load: async (k: string, msLeft: number): Promise<FlagDefinition | null> => {
+        const [env, flag] = k.split('\u0000')
+        const fresh = await load(flag, env, msLeft <= 2 * refreshBatchMs)
+        const current: FlagDefinition | null | undefined = cache.peek(k)
+        return current !== undefined && sameData(current, fresh) ? current : fresh
+      }
     },
     now: opts.now
   })
@@ -412,3 +419,21 @@ export function createEvaluator (opts: EvaluatorOptions) {
 }
 
 export type Evaluator = ReturnType<typeof createEvaluator>
+
+/** Deep equality of JSON-shaped data (what the store returns); anything else only if identical. */
+export function sameData (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || !sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false
+  }
+  return true
+}
