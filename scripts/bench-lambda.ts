@@ -56,6 +56,9 @@ export const handler = awsLambdaFastify(app)
 await app.ready()
 `
 
+// The like-for-like floor of any handler that talks to DynamoDB: the SDK clients with the fix.
+const BARE_SDK_UNMAPPED_SOURCE = `import './src/lambda/call-sites.ts'\n${BARE_SDK_SOURCE}`
+
 const PROBE = `
 import { pathToFileURL } from 'node:url'
 const boot = performance.now()
@@ -160,6 +163,7 @@ async function main () {
     const bareUnmapped = await bundleBare('bare-unmapped', BARE_UNMAPPED_SOURCE)
     // EvaluateFunction bundles its SDK clients; this reference keeps them external, from the runtime.
     const bareSdk = await bundleBare('bare-sdk', BARE_SDK_SOURCE, ['@aws-sdk/*'])
+    const bareSdkUnmapped = await bundleBare('bare-sdk-unmapped', BARE_SDK_UNMAPPED_SOURCE, ['@aws-sdk/*'])
     await writeFile(join(work, 'probe.mjs'), PROBE)
 
     const appEnv = {
@@ -172,6 +176,7 @@ async function main () {
       { name: 'bare Fastify + @fastify/aws-lambda', bundle: await sandbox(work, 'Bare', built, undefined, bare.file), bytes: bare.bytes, env: { LOG_LEVEL: 'info' }, note: 'one route, same esbuild options as EvaluateFunction' },
       { name: 'bare + call-sites.ts', bundle: await sandbox(work, 'BareUnmapped', built, undefined, bareUnmapped.file), bytes: bareUnmapped.bytes, env: { LOG_LEVEL: 'info' }, note: 'the bare handler importing src/lambda/call-sites.ts first, as the entry points do' },
       { name: 'bare + DynamoDB/SQS SDK clients', bundle: await sandbox(work, 'BareSdk', built, undefined, bareSdk.file), bytes: bareSdk.bytes, env: { LOG_LEVEL: 'info' }, note: 'the bare handler constructing the SDK clients the app constructs (SDK external, from the runtime)' },
+      { name: 'bare + call-sites.ts + SDK clients', bundle: await sandbox(work, 'BareSdkUnmapped', built, undefined, bareSdkUnmapped.file), bytes: bareSdkUnmapped.bytes, env: { LOG_LEVEL: 'info' }, note: 'the SDK-client handler importing src/lambda/call-sites.ts first: the like-for-like floor of a handler that uses the SDK' },
       { name: 'EvaluateFunction', bundle: await sandbox(work, 'EvaluateFunction', built, fn('EvaluateFunction')), bytes: fn('EvaluateFunction').bytes, env: appEnv, note: 'evaluate-app: config, plugins, clients, routes; no network' },
       { name: 'ApiFunction', bundle: await sandbox(work, 'ApiFunction', built, fn('ApiFunction')), bytes: fn('ApiFunction').bytes, env: appEnv, note: 'full app; includes bootstrap (4 conditional PutItems to local dynalite) and loading bcrypt from the layer' },
       { name: 'AuditConsumerFunction', bundle: await sandbox(work, 'AuditConsumerFunction', built, fn('AuditConsumerFunction')), bytes: fn('AuditConsumerFunction').bytes, env: workerEnv, note: 'workers, no Fastify; no network' },

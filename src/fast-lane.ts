@@ -45,6 +45,39 @@ import { ifNoneMatchMatches, toOfrep } from '../routes/ofrep.js'
 import { EvaluateBody, EvaluationResponse } from './schemas/evaluate.js'
 import { OfrepEvaluationRequest, OfrepEvaluationSuccess } from './schemas/ofrep.js'
 
+/** How long, and for how many tokens, the fast lane keeps a verified JWT's principal. */
+const TOKEN_CACHE_MS = 10_000
+const TOKEN_CACHE_MAX = 10_000
+
+/**
+ * A user's principal by JWT, as `authenticate` finds it: `verify` (@fastify/jwt's) and the claims
+ * check. A token that verified is kept with its principal for 10 s, never past its `exp`.
+ * @fastify/jwt caches verifications too, but each of its hits still decodes the token's header,
+ * hashes the whole token (SHA-256) and re-checks the claims. The outcome is the same: on evaluation
+ * routes a token is valid until it expires (DESIGN-NOTES.md). undefined: not a valid user token.
+ */
+export function verifiedTokenCache (verify: (token: string) => Partial<TokenPayload> & { exp?: number }, now: () => number): (token: string) => Principal | undefined {
+  const known = new Map<string, { principal: Principal; until: number }>()
+  return function tokenPrincipal (token) {
+    const at = now()
+    const hit = known.get(token)
+    if (hit !== undefined && hit.until > at) return hit.principal
+    let payload
+    try {
+      payload = verify(token)
+    } catch {
+      known.delete(token)
+      return undefined
+    }
+    const principal = userPrincipal(payload)
+    if (principal === undefined) return undefined
+    if (known.size >= TOKEN_CACHE_MAX) known.clear()
+    const expires = typeof payload.exp === 'number' ? payload.exp * 1000 : at
+    known.set(token, { principal, until: Math.min(at + TOKEN_CACHE_MS, expires) })
+    return principal
+  }
+}
+
 /** Bodies larger than this are not read by the fast lane (evaluation contexts are small). */
 export const FAST_LANE_MAX_BODY = 16 * 1024
 
@@ -89,6 +122,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
   const serializeOfrep = serializer(OfrepEvaluationSuccess)
   const origins = corsOrigin(app.config.CORS_ORIGINS)
   const verifier = app.apiKeyVerifier
+  const tokenPrincipal = verifiedTokenCache((token) => app.jwt.verify<TokenPayload & { exp?: number }>(token), Date.now)
   const isUnderPressure = (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure
   const log = app.log as FastifyInstance['log'] & { isLevelEnabled?: (level: string) => boolean }
   const logsRequests = () => log.isLevelEnabled?.('info') ?? true
@@ -114,11 +148,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
     if (presented === undefined) return undefined
     if (presented.kind === 'apiKey') return verifier?.verifyCached(presented.secret) ?? undefined
     if (req.url !== EVALUATE) return undefined
-    try {
-      return userPrincipal(app.jwt.verify<TokenPayload>(presented.token))
-    } catch {
-      return undefined // the route answers the 401
-    }
+    return tokenPrincipal(presented.token) // undefined: the route answers the 401
   }
 
   function parse (raw: Buffer): unknown {
