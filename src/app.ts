@@ -2,8 +2,9 @@
 // server.ts listens; lambda/api.ts hands it to @fastify/aws-lambda.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { registerCore, type CoreOptions } from './core.js'
+import type { SQSClient } from '@aws-sdk/client-sqs'
 import rateLimit from '@fastify/rate-limit'
+import { registerCore, type CoreOptions } from './core.js'
 import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import bootstrapPlugin from '../plugins/bootstrap.js'
@@ -24,6 +25,8 @@ export interface AppOptions extends CoreOptions {
   bootstrap?: boolean
   /** Serve the Swagger UI at /docs (default true). */
   docsUi?: boolean
+  /** A seam for tests and fault injection: the write side's SQS client (built when absent). */
+  sqs?: SQSClient
 }
 
 async function app (fastify: FastifyInstance, opts: AppOptions) {

@@ -1,7 +1,6 @@
 // The plugins every Switchyard surface shares, registered in layers (CONVENTIONS.md §2):
 // config and external clients, then app plugins. Routes are added by app.ts / evaluate-app.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { SQSClient } from '@aws-sdk/client-sqs'
 import cors from '@fastify/cors'
 import underPressure from '@fastify/under-pressure'
 import configPlugin from '../plugins/config.js'
@@ -19,8 +18,6 @@ import { sharedSerializerFactory } from './schema-compilers.js'
 
 export interface CoreOptions extends AwsPluginOptions, RepositoriesPluginOptions {
   env?: Record<string, string | undefined>
-  /** A seam for tests and fault injection: the write side's SQS client (app.ts registers it). */
-  sqs?: SQSClient
 }
 
 /** CORS_ORIGINS as @fastify/cors takes it: true (reflect any origin) for `*`, else the list. */
