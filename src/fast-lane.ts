@@ -246,10 +246,11 @@ export function createFastLane (app: FastifyInstance): FastLane {
    * Answers wait for the end of the event loop's poll phase and go out together: every request
    * read in one turn is answered in one burst of writes, not one write between each request's
    * work. Measured with `npm run bench` (docs/PERFORMANCE.md §2.1): the service's CPU per
-   * request fell by 40-50 %, most of it time in the kernel's `writev` (a loopback send that wakes
-   * a waiting client costs far more than one to a client already awake), and the load generator's
-   * requests arrive in bursts the next turn reads together. An answer waits at most for the rest
-   * of its turn's work; alone in its turn, it goes out at once after it.
+   * request fell by 40-50 %, most of it time in the kernel's `writev`. Our reading of the
+   * profiles: a loopback send that wakes a waiting client costs far more than one to a client
+   * already awake, and the client's next requests then arrive together and are read in one turn.
+   * An answer waits at most for the rest of its turn's work; alone in its turn, it goes out at
+   * once after it. A response that fails to write is destroyed without holding up the others.
    */
   let pending: Array<ServerResponse | Answer> = []
   function flush (): void {
@@ -262,7 +263,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
         res.writeHead(a.status, a.headers)
         res.end(a.body)
       } catch {
-        res.destroy() // never one answer's failure in the way of the others
+        res.destroy()
       }
     }
   }
