@@ -104,9 +104,10 @@ export interface FastLane {
   listener(fallback: Listener): Listener
   /**
    * Requests answered by the fast lane, requests it read and handed to Fastify, and requests that
-   * waited for their flag's read in flight (then answered or handed over).
+   * waited for their flag's read in flight (then answered or handed over), and the bursts the
+   * answers were written in (one per event-loop turn that had answers).
    */
-  stats(): { answered: number; handedOver: number; waited: number }
+  stats(): { answered: number; handedOver: number; waited: number; bursts: number }
 }
 
 /** Build the fast lane of a ready app (it needs the app's decorators and compilers). */
@@ -129,6 +130,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
   let answered = 0
   let handedOver = 0
   let waited = 0
+  let bursts = 0
 
   /** The headers every answer carries, as the app's hooks set them (security, CORS, rate limit). */
   function baseHeaders (req: IncomingMessage, principal: Principal): Headers | undefined {
@@ -256,6 +258,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
   function flush (): void {
     const batch = pending
     pending = []
+    bursts++
     for (let i = 0; i < batch.length; i += 2) {
       const res = batch[i] as ServerResponse
       const a = batch[i + 1] as Answer
@@ -300,6 +303,6 @@ export function createFastLane (app: FastifyInstance): FastLane {
         })
       }
     },
-    stats: () => ({ answered, handedOver, waited })
+    stats: () => ({ answered, handedOver, waited, bursts })
   }
 }

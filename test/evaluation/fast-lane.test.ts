@@ -3,9 +3,11 @@
 // the same requests over HTTP and must answer the same status, headers and body — for the
 // requests the fast lane answers and for everything it hands to Fastify.
 import t, { type Test } from 'tap'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { startStack, testEnv, ADMIN } from '../helper.js'
 import { startDevServer, type DevServer } from '../../src/local/dev.js'
 import type { LocalStack } from '../../src/local/stack.js'
@@ -135,6 +137,58 @@ t.test('everything it cannot answer completely goes to the routes, body intact',
   const after = fast.fastLane!.stats()
   t.equal(after.answered, before.answered, 'none of them was answered by the fast lane')
   t.ok(after.handedOver > before.handedOver, 'those it read were handed over with their body')
+})
+
+/** Connects one socket per request, then writes them all in one synchronous loop; prints the raw answers. */
+const BURST_CLIENT = `
+import { connect } from 'node:net'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+const [port, file] = process.argv.slice(2)
+const requests = JSON.parse(readFileSync(file, 'utf8'))
+const sockets = await Promise.all(requests.map(async () => { const s = connect(Number(port), '127.0.0.1'); await once(s, 'connect'); return s }))
+const answers = sockets.map(async (s) => { const chunks = []; s.on('data', (c) => chunks.push(c)); await once(s, 'end'); return Buffer.concat(chunks).toString('utf8') })
+requests.forEach((r, i) => {
+  const head = ['POST ' + r.path + ' HTTP/1.1', 'host: 127.0.0.1', 'connection: close', 'content-length: ' + Buffer.byteLength(r.body), ...Object.entries(r.headers).map(([k, v]) => k + ': ' + v)]
+  sockets[i].write(head.join('\\r\\n') + '\\r\\n\\r\\n' + r.body)
+})
+process.stdout.write(JSON.stringify(await Promise.all(answers)))
+`
+
+t.test('answers written together, at the end of an event-loop turn, each reach their own request', async (t) => {
+  const { fast, key, json, both } = await setup(t)
+  const requests: Array<{ path: string; headers: Record<string, string>; body: string }> = []
+  for (const f of FLAGS) {
+    for (const user of ['user-1', 'user-2', 'user-3']) {
+      const context = { targetingKey: user, country: user === 'user-1' ? 'fr' : 'de' }
+      requests.push({ path: '/features/evaluate', headers: { ...json, authorization: `Bearer ${key}` }, body: JSON.stringify({ feature: f.name, environment: 'dev', context }) })
+      requests.push({ path: `/ofrep/v1/evaluate/flags/${f.name}`, headers: { ...json, 'x-api-key': key }, body: JSON.stringify({ context }) })
+    }
+  }
+  // One at a time first: the expected answers (both servers agree), and the caches filled.
+  const expected: Reply[] = []
+  for (const r of requests) expected.push(await both(t, `${r.path} ${r.body}`, 'POST', r.path, r.headers, r.body))
+  // Then all at once on the fast server, from another process (within one process, node reads one
+  // connection per turn): one connection each, every request written in one synchronous loop, so
+  // the server reads many of them in one turn and writes their answers together.
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-burst-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, 'burst.mjs'), BURST_CLIENT)
+  await writeFile(join(dir, 'requests.json'), JSON.stringify(requests))
+  const before = fast.fastLane!.stats()
+  const client = spawn(process.execPath, [join(dir, 'burst.mjs'), new URL(fast.url).port, join(dir, 'requests.json')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  client.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  const [code] = await once(client, 'close') as [number | null]
+  t.equal(code, 0, 'the client got every answer')
+  const replies = (JSON.parse(out) as string[]).map((raw) => {
+    const [head = '', body = ''] = raw.split('\r\n\r\n')
+    return { status: Number(head.split(' ')[1]), type: /\r\ncontent-type: ([^\r]+)/i.exec(head)?.[1], body }
+  })
+  t.same(replies, expected.map((r) => ({ status: r.status, type: r.headers['content-type'], body: r.body })), 'each request got its own answer')
+  const after = fast.fastLane!.stats()
+  t.equal(after.answered - before.answered, requests.length, `the fast lane answered all ${requests.length}`)
+  t.ok(after.bursts - before.bursts < requests.length, `written in ${after.bursts - before.bursts} bursts: answers went out together`)
 })
 
 t.test('one rate-limit budget for both paths, each request counted once', async (t) => {
