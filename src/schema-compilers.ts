@@ -1,7 +1,7 @@
 // Route schemas compile once per distinct schema, not once per route and status code. Fastify
 // compiles a response serializer for every (route, status) pair, and most routes share the same
 // few problem documents (401, 403, 429 ...), which differ only in their description; compiling
-// each again was most of the evaluate surface's schema work at start (24 serializers for 9
+// each again was most of the evaluate surface's schema work at start (24 serializers for 10
 // distinct ones), part of every Lambda cold start. The key ignores what is only documentation.
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 

@@ -17,6 +17,7 @@
 // environment at once: read-your-writes in this process. Other processes see a change within the
 // TTL. GSI1 is eventually consistent on DynamoDB, so for a while after a local write bulk reads
 // overlay the flags written here with strongly consistent point reads.
+import { isDeepStrictEqual } from 'node:util'
 import { createHash } from 'node:crypto'
 import { evaluate, explain, type Explanation } from '../domain/evaluate.js'
 import type { EvaluationContext, EvaluationResult, FlagDefinition } from '../domain/model.js'
@@ -148,7 +149,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
         const [env, flag] = k.split('\u0000')
         const fresh = await load(flag, env, msLeft <= 2 * refreshBatchMs)
         const current: FlagDefinition | null | undefined = cache.peek(k)
-        return current !== undefined && sameData(current, fresh) ? current : fresh
+        return current !== undefined && isDeepStrictEqual(current, fresh) ? current : fresh
       }
     },
     now: opts.now
@@ -420,20 +421,3 @@ export function createEvaluator (opts: EvaluatorOptions) {
 
 export type Evaluator = ReturnType<typeof createEvaluator>
 
-/** Deep equality of JSON-shaped data (what the store returns); anything else only if identical. */
-export function sameData (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false
-    return true
-  }
-  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  for (const key of keys) {
-    if (!Object.hasOwn(b, key) || !sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false
-  }
-  return true
-}
