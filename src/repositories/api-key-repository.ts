@@ -72,8 +72,13 @@ export function publicApiKey (r: ApiKeyRecord | (ApiKey & Record<string, unknown
   return out
 }
 
+/** Built field by field, not by spreading publicApiKey's result: see toDefinition (feature-repository.ts). */
 function toRecord (item: Record<string, unknown>): ApiKeyRecord {
-  return { ...publicApiKey(item as unknown as ApiKey & Record<string, unknown>), digest: String(item.digest) }
+  const r = item as unknown as ApiKeyRecord
+  const out: ApiKeyRecord = { id: r.id, name: r.name, environment: r.environment, role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy, digest: String(item.digest) }
+  if (typeof r.revokedAt === 'string') out.revokedAt = r.revokedAt
+  if (typeof r.revokedBy === 'string') out.revokedBy = r.revokedBy
+  return out
 }
 
 class AlreadyRevoked extends Error {}

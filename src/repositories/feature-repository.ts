@@ -79,10 +79,23 @@ export function toEnvConfig (item: Record<string, unknown>): FeatureEnvConfig {
   return { ...pick(i, TARGETING_FIELDS), version: i.version, updatedAt: i.updatedAt, updatedBy: i.updatedBy }
 }
 
+/**
+ * The engine's view of an environment item. One object literal, every field in one order: all
+ * definitions then share one hidden class. Built as `{ ...pick(i, TARGETING_FIELDS), flag, … }`
+ * they did too, yet V8 (Node 20) missed its inline caches on every property read of such a spread
+ * result: 7 reads took ~640 ns instead of ~8 ns, and the evaluation fast lane read definitions on
+ * every request (docs/PERFORMANCE.md §2.1, item 19).
+ */
 export function toDefinition (item: Record<string, unknown>): FlagDefinition {
   const i = item as unknown as FlagDefinition
   return {
-    ...pick(i, TARGETING_FIELDS),
+    enabled: i.enabled,
+    offVariant: i.offVariant,
+    defaultServe: i.defaultServe,
+    targets: i.targets ?? [],
+    rules: i.rules ?? [],
+    prerequisites: i.prerequisites ?? [],
+    schedule: i.schedule ?? [],
     flag: i.flag,
     environment: i.environment,
     type: i.type,
