@@ -22,26 +22,35 @@ export interface ApiKeysPluginOptions {
 
 export const DEFAULT_API_KEY_CACHE_TTL_MS = 10_000
 
+/** Characters from a secret's key id to its end: the id (20), `_`, the random part (43). */
+const SECRET_TAIL = 64
+
 export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>, cache: TtlLru<ApiKeyRecord | null>): ApiKeyVerifier {
   // The hot path (every evaluation). A secret that verified against a cached record is kept with
-  // it (in memory, for the record's cache lifetime: ≤ the TTL, or until a revocation through this
-  // process drops the record), so later requests compare bytes in constant time instead of
-  // hashing; anything else is hashed and compared with the stored digest, also in constant time.
-  const verified = new WeakMap<ApiKeyRecord, Buffer>()
-  function matches (record: ApiKeyRecord, secret: string): boolean {
-    const presented = Buffer.from(secret, 'utf8')
-    const known = verified.get(record)
-    if (known !== undefined && known.length === presented.length && timingSafeEqual(known, presented)) return true
-    const stored = Buffer.from(record.digest, 'hex')
-    const digest = createHash('sha256').update(presented).digest()
-    const ok = stored.length === digest.length && timingSafeEqual(stored, digest)
-    if (ok) verified.set(record, presented)
-    return ok
+  // it and with the principal it stands for (in memory, for the record's cache lifetime: ≤ the TTL,
+  // or until a revocation through this process drops the record), so later requests compare bytes
+  // in constant time and reuse that principal instead of hashing; anything else is hashed and
+  // compared with the stored digest, also in constant time. Records are never mutated (a change is
+  // a new record object), so a kept principal is the one the record gives.
+  const verified = new WeakMap<ApiKeyRecord, { secret: Buffer; principal: Principal | null }>()
+  /** The principal of a secret already verified against `record`; undefined when it is not that secret. */
+  function known (record: ApiKeyRecord, presented: Buffer): Principal | null | undefined {
+    const k = verified.get(record)
+    return k !== undefined && k.secret.length === presented.length && timingSafeEqual(k.secret, presented) ? k.principal : undefined
   }
   function principalOf (record: ApiKeyRecord | null, secret: string, environment: string): Principal | null {
-    if (record === null || !matches(record, secret)) return null
-    if (record.revokedAt !== undefined || record.environment !== environment) return null
-    return { kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment }
+    if (record === null) return null
+    const presented = Buffer.from(secret, 'utf8')
+    const hit = known(record, presented)
+    if (hit !== undefined) return hit
+    const stored = Buffer.from(record.digest, 'hex')
+    const digest = createHash('sha256').update(presented).digest()
+    if (stored.length !== digest.length || !timingSafeEqual(stored, digest)) return null
+    const principal: Principal | null = record.revokedAt !== undefined || record.environment !== environment
+      ? null
+      : Object.freeze({ kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment })
+    verified.set(record, { secret: presented, principal })
+    return principal
   }
   return {
     async verify (secret: string): Promise<Principal | undefined> {
@@ -51,6 +60,13 @@ export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>,
       return principalOf(record, secret, parsed.environment) ?? undefined
     },
     verifyCached (secret: string): Principal | null | undefined {
+      // A secret verified before is byte for byte one that parsed: its key id is at a fixed place
+      // from the end (`_<20 hex>_<43 chars>`), so a repeat skips the parse. Anything else parses.
+      if (secret.length > SECRET_TAIL) {
+        const record = cache.peek(secret.slice(-SECRET_TAIL, -SECRET_TAIL + 20))
+        const hit = record === undefined || record === null ? undefined : known(record, Buffer.from(secret, 'utf8'))
+        if (hit !== undefined) return hit
+      }
       const parsed = parseSecret(secret)
       if (parsed === undefined) return null
       const record = cache.peek(parsed.keyId)

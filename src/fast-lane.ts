@@ -35,7 +35,6 @@ import fastJsonStringify, { type Schema } from 'fast-json-stringify'
 import { FLAG_NAME_PATTERN, type EvaluationContext } from './domain/model.js'
 import { contextKey } from './evaluation/evaluator.js'
 import { attachPreReadBody } from './pre-read-body.js'
-import { rateLimitHeaders } from './evaluation/rate-limiter.js'
 import { SECURITY_HEADERS } from '../plugins/security-headers.js'
 import { CORS_EXPOSED_HEADERS, corsOrigin } from './core.js'
 import { presentedCredential, userPrincipal, type Principal, type TokenPayload } from '../plugins/auth.js'
@@ -132,15 +131,20 @@ export function createFastLane (app: FastifyInstance): FastLane {
   let waited = 0
   let bursts = 0
 
-  /** The headers every answer carries, as the app's hooks set them (security, CORS, rate limit). */
+  /**
+   * The headers every answer carries, as the app's hooks set them (security, CORS, rate limit),
+   * after counting the request against its credential's budget. A refused `hit` counts nothing,
+   * so a request over the limit goes to the route, which counts it the same way and answers 429.
+   */
   function baseHeaders (req: IncomingMessage, principal: Principal): Headers | undefined {
-    const key = evaluationRateKey(principal)
-    if (!app.evaluationLimiter.wouldAllow(key)) return undefined // the route answers the 429
+    const state = app.evaluationLimiter.hit(evaluationRateKey(principal))
+    if (!state.allowed) return undefined
     const headers = STATIC_HEADERS.slice()
     const origin = req.headers.origin
     if (origin !== undefined && origin !== '' && (origins === true || origins.includes(origin))) headers.push('access-control-allow-origin', origin)
-    headers.push('access-control-expose-headers', CORS_EXPOSED_HEADERS)
-    for (const [name, value] of Object.entries(rateLimitHeaders(app.evaluationLimiter.hit(key)))) headers.push(name, value)
+    // rateLimitHeaders' names and values (an allowed state has no retry-after), pushed directly.
+    headers.push('access-control-expose-headers', CORS_EXPOSED_HEADERS,
+      'x-ratelimit-limit', String(state.limit), 'x-ratelimit-remaining', String(state.remaining), 'x-ratelimit-reset', String(state.resetSeconds))
     return headers
   }
 
@@ -155,8 +159,14 @@ export function createFastLane (app: FastifyInstance): FastLane {
 
   function parse (raw: Buffer): unknown {
     try {
-      // Fastify's own JSON parser, with its settings (prototype poisoning is an error).
-      return sjson.parse(raw.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' })
+      const text = raw.toString('utf8')
+      // secure-json-parse (Fastify's JSON parser) returns JSON.parse's result unchanged unless
+      // its patterns find a "__proto__" or "constructor" key, spelled plainly or \u-escaped, or
+      // the text starts with a BOM. A text with no backslash, neither word and no BOM has none of
+      // those, so JSON.parse alone gives the same result without the library's two regex scans.
+      if (text.indexOf('\\') === -1 && !text.includes('__proto__') && !text.includes('constructor') && text.charCodeAt(0) !== 0xFEFF) return JSON.parse(text)
+      // Fastify's own parser, with its settings (prototype poisoning is an error).
+      return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
     } catch {
       return undefined
     }

@@ -390,7 +390,8 @@ export function createEvaluator (opts: EvaluatorOptions) {
     async bulk (env: string, context: EvaluationContext, render: (results: EvaluatedFlag[]) => RenderedBulk, ctxKey = contextKey(context)): Promise<RenderedBulk> {
       const compute = async (): Promise<BulkEntry> => {
         const { results, nextChange } = await evaluateEnvironment(env, context)
-        return { ...render(results), expiresAt: nextChange }
+        const { body, etag } = render(results)
+        return { body, etag, expiresAt: nextChange } // a literal: see toDefinition (feature-repository.ts)
       }
       if (!caching) return await compute()
       const k = `${env}\u0000${ctxKey}`
