@@ -103,10 +103,11 @@ export interface FastLane {
   listener(fallback: Listener): Listener
   /**
    * Requests answered by the fast lane, requests it read and handed to Fastify, and requests that
-   * waited for their flag's read in flight (then answered or handed over), and the bursts the
-   * answers were written in (one per event-loop turn that had answers).
+   * waited for their flag's read in flight (then answered or handed over), the bursts the
+   * answers were written in (one per event-loop turn that had answers), and requests whose body
+   * was still arriving at the end of their turn (read as it came).
    */
-  stats(): { answered: number; handedOver: number; waited: number; bursts: number }
+  stats(): { answered: number; handedOver: number; waited: number; bursts: number; streamed: number }
 }
 
 /** Build the fast lane of a ready app (it needs the app's decorators and compilers). */
@@ -130,6 +131,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
   let handedOver = 0
   let waited = 0
   let bursts = 0
+  let streamed = 0
 
   /**
    * The headers every answer carries, as the app's hooks set them (security, CORS, rate limit),
@@ -241,7 +243,21 @@ export function createFastLane (app: FastifyInstance): FastLane {
     return isUnderPressure?.() !== true
   }
 
-  /** Write the answer, or hand the request (its body already read) to Fastify. */
+  /** Answer a request whose body has been read (now, or after its flag's read), or hand it over. */
+  function respond (req: IncomingMessage, res: ServerResponse, principal: Principal, raw: Buffer, fallback: Listener): void {
+    let a: Answer | Promise<Answer | undefined> | undefined
+    try {
+      a = answer(req, principal, raw)
+    } catch {
+      a = undefined // whatever went wrong, the route decides (and logs) it
+    }
+    // After a wait, nothing may escape as an unhandled rejection (it would end the process):
+    // a response that cannot be written is dropped with its socket.
+    if (a instanceof Promise) a.then((x) => { finish(req, res, raw, x, fallback) }, () => { finish(req, res, raw, undefined, fallback) }).catch(() => { res.destroy() })
+    else finish(req, res, raw, a, fallback)
+  }
+
+  /** Write the answer (with the turn's others), or hand the request (its body already read) to Fastify. */
   function finish (req: IncomingMessage, res: ServerResponse, raw: Buffer, a: Answer | undefined, fallback: Listener): void {
     if (a === undefined) {
       handedOver++
@@ -251,7 +267,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
     answered++
     if (a.body !== undefined) a.headers.push('content-length', String(Buffer.byteLength(a.body)))
     pending.push(res, a)
-    if (pending.length === 2) setImmediate(flush)
+    if (pending.length === 2 && !draining) setImmediate(flush)
   }
 
   /**
@@ -265,7 +281,10 @@ export function createFastLane (app: FastifyInstance): FastLane {
    * once after it. A response that fails to write is destroyed without holding up the others.
    */
   let pending: Array<ServerResponse | Answer> = []
+  /** True while `drain` answers a turn's requests: it writes them itself when done. */
+  let draining = false
   function flush (): void {
+    if (pending.length === 0) return
     const batch = pending
     pending = []
     bursts++
@@ -281,38 +300,72 @@ export function createFastLane (app: FastifyInstance): FastLane {
     }
   }
 
+  /**
+   * A body that had not fully arrived when its turn ended, read as it comes. No listener is
+   * removed afterwards: no 'data' follows 'end' or 'error', and removing them measured 2 % of the
+   * fast lane's CPU.
+   */
+  function readBody (req: IncomingMessage, res: ServerResponse, principal: Principal, limit: number, fallback: Listener): void {
+    streamed++
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) })
+    // A client gone mid-body: nothing to answer; the socket is already being torn down.
+    req.once('error', ignore)
+    req.once('end', () => {
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
+      if (size === limit) respond(req, res, principal, raw, fallback)
+      else finish(req, res, raw, undefined, fallback)
+    })
+  }
+
   return {
     // No named function is created per request: under tsx (npm run dev) each one costs a
     // `__name` call (esbuild's keepNames), measured at 3 % of the fast lane's CPU.
     listener (fallback: Listener): Listener {
+      /**
+       * Requests accepted on their head this turn: req, res, principal, … Node's HTTP parser
+       * emits a request at the end of its head, then pushes the body it read in the same chunk
+       * (for a small request from a client that writes it at once: all of it). At the end of the
+       * poll phase `drain` takes each whole body with one `read()`, instead of a 'data' and an
+       * 'end' listener per request and the stream ticks they cost (measured with `npm run bench`:
+       * docs/PERFORMANCE.md §2.1, item 20); a body still incomplete then is read as it comes.
+       */
+      let heads: Array<IncomingMessage | ServerResponse | Principal> = []
+      function drain (): void {
+        const batch = heads
+        heads = []
+        draining = true
+        try {
+          for (let i = 0; i < batch.length; i += 3) {
+            const req = batch[i] as IncomingMessage
+            const res = batch[i + 1] as ServerResponse
+            const principal = batch[i + 2] as Principal
+            try {
+              const limit = Number(req.headers['content-length'])
+              if (req.complete && req.readableLength === limit) respond(req, res, principal, req.read() as Buffer, fallback)
+              else readBody(req, res, principal, limit, fallback)
+            } catch (err) {
+              // Not expected (answer() errors are the route's to report): this request is lost
+              // with its socket, the turn's others are still answered.
+              app.log.error({ err }, 'fast lane: request dropped')
+              res.destroy()
+            }
+          }
+        } finally {
+          draining = false
+          flush()
+        }
+      }
       return function fastLane (req: IncomingMessage, res: ServerResponse) {
         // Judged on the head: a request without a usable credential (an API key not in the cache,
         // say) goes to Fastify before its body is read, so it pays nothing for the fast lane.
         const principal = eligible(req) ? credential(req) : undefined
         if (principal === undefined) return fallback(req, res)
-        const chunks: Buffer[] = []
-        let size = 0
-        const limit = Number(req.headers['content-length'])
-        // No listener is removed afterwards: no 'data' follows 'end' or 'error', and removing
-        // them measured 2 % of the fast lane's CPU.
-        req.on('data', (chunk: Buffer) => { size += chunk.length; chunks.push(chunk) })
-        // A client gone mid-body: nothing to answer; the socket is already being torn down.
-        req.once('error', ignore)
-        req.once('end', () => {
-          const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)
-          let a: Answer | Promise<Answer | undefined> | undefined
-          try {
-            a = size === limit ? answer(req, principal, raw) : undefined
-          } catch {
-            a = undefined // whatever went wrong, the route decides (and logs) it
-          }
-          // After a wait, nothing may escape as an unhandled rejection (it would end the process):
-          // a response that cannot be written is dropped with its socket.
-          if (a instanceof Promise) a.then((x) => { finish(req, res, raw, x, fallback) }, () => { finish(req, res, raw, undefined, fallback) }).catch(() => { res.destroy() })
-          else finish(req, res, raw, a, fallback)
-        })
+        heads.push(req, res, principal)
+        if (heads.length === 3) setImmediate(drain)
       }
     },
-    stats: () => ({ answered, handedOver, waited, bursts })
+    stats: () => ({ answered, handedOver, waited, bursts, streamed })
   }
 }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { startStack, testEnv, ADMIN } from '../helper.js'
+import { connect } from 'node:net'
+import { eventually, startStack, testEnv, ADMIN } from '../helper.js'
 import { startDevServer, type DevServer } from '../../src/local/dev.js'
 import type { LocalStack } from '../../src/local/stack.js'
 
@@ -189,6 +190,32 @@ t.test('answers written together, at the end of an event-loop turn, each reach t
   const after = fast.fastLane!.stats()
   t.equal(after.answered - before.answered, requests.length, `the fast lane answered all ${requests.length}`)
   t.ok(after.bursts - before.bursts < requests.length, `written in ${after.bursts - before.bursts} bursts: answers went out together`)
+})
+
+t.test('a body still arriving at the end of its turn is read as it comes, then answered', async (t) => {
+  const { fast, key, json, both } = await setup(t)
+  const auth = { ...json, authorization: `Bearer ${key}` }
+  const body = JSON.stringify({ feature: 'banner', environment: 'dev', context: { targetingKey: 'user-1' } })
+  const expected = await both(t, 'warm the cache', 'POST', '/features/evaluate', auth, body)
+  const before = fast.fastLane!.stats()
+  // The head and half the body, then (once the fast lane is waiting for the rest) the other half.
+  const socket = connect(Number(new URL(fast.url).port), '127.0.0.1')
+  await once(socket, 'connect')
+  t.teardown(() => { socket.destroy() })
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  const head = ['POST /features/evaluate HTTP/1.1', 'host: 127.0.0.1', 'connection: close', `content-length: ${Buffer.byteLength(body)}`, 'content-type: application/json', `authorization: Bearer ${key}`]
+  const half = Math.floor(body.length / 2)
+  socket.write(head.join('\r\n') + '\r\n\r\n' + body.slice(0, half))
+  await eventually(async () => fast.fastLane!.stats().streamed > before.streamed, { what: 'the fast lane to read the body as it comes' })
+  socket.write(body.slice(half))
+  await once(socket, 'end')
+  const [responseHead = '', responseBody = ''] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n')
+  t.match(responseHead, /^HTTP\/1\.1 200 /)
+  t.equal(responseBody, expected.body, 'the answer the routes give')
+  const after = fast.fastLane!.stats()
+  t.equal(after.answered, before.answered + 1, 'answered by the fast lane')
+  t.equal(after.handedOver, before.handedOver)
 })
 
 t.test('one rate-limit budget for both paths, each request counted once', async (t) => {
