@@ -329,7 +329,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
        * (for a small request from a client that writes it at once: all of it). At the end of the
        * poll phase `drain` takes each whole body with one `read()`, instead of a 'data' and an
        * 'end' listener per request and the stream ticks they cost (measured with `npm run bench`:
-       * docs/PERFORMANCE.md §2.1, item 20); a body still incomplete then is read as it comes.
+       * docs/PERFORMANCE.md, *What was optimised*, item 21); a body still incomplete then is read as it comes.
        */
       let heads: Array<IncomingMessage | ServerResponse | Principal> = []
       function drain (): void {
