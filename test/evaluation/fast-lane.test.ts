@@ -218,6 +218,37 @@ t.test('a body still arriving at the end of its turn is read as it comes, then a
   t.equal(after.handedOver, before.handedOver)
 })
 
+t.test('pipelined requests on one connection are answered in order, each with its own answer', async (t) => {
+  const { fast, key, json, both } = await setup(t)
+  const auth = { ...json, authorization: `Bearer ${key}` }
+  const bodies = ['banner', 'limit', 'layout', 'no-such-flag', 'dark-mode'].map((feature) => JSON.stringify({ feature, environment: 'dev', context: { targetingKey: 'user-1', country: 'fr' } }))
+  const expected: Reply[] = []
+  for (const b of bodies) expected.push(await both(t, `alone: ${b}`, 'POST', '/features/evaluate', auth, b))
+  const before = fast.fastLane!.stats()
+  // All five in one write on one connection: read in one turn, answered in request order (the
+  // fourth, an unknown flag, by the route, between answers of the fast lane).
+  const socket = connect(Number(new URL(fast.url).port), '127.0.0.1')
+  await once(socket, 'connect')
+  t.teardown(() => { socket.destroy() })
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  const request = (b: string, last: boolean) => ['POST /features/evaluate HTTP/1.1', 'host: 127.0.0.1', `connection: ${last ? 'close' : 'keep-alive'}`, `content-length: ${Buffer.byteLength(b)}`, 'content-type: application/json', `authorization: Bearer ${key}`].join('\r\n') + '\r\n\r\n' + b
+  socket.write(bodies.map((b, i) => request(b, i === bodies.length - 1)).join(''))
+  await once(socket, 'end')
+  const raw = Buffer.concat(chunks).toString('utf8')
+  const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+  t.same(statuses, expected.map((r) => r.status), 'statuses in request order')
+  let at = 0
+  for (const r of expected) {
+    const found = raw.indexOf(r.body.split('"requestId"')[0], at) // a problem document's id is its own
+    t.ok(found >= at, `answer in order: ${r.body.slice(0, 60)}`)
+    at = found
+  }
+  const after = fast.fastLane!.stats()
+  t.equal(after.answered - before.answered, 4, 'four from the fast lane')
+  t.equal(after.handedOver - before.handedOver, 1, 'the unknown flag handed to the route')
+})
+
 t.test('one rate-limit budget for both paths, each request counted once', async (t) => {
   const { fast, key, json } = await setup(t, { RATE_LIMIT_PER_MINUTE: '4' })
   const auth = { ...json, authorization: `Bearer ${key}` }
