@@ -229,6 +229,8 @@ try {
   const quiet2 = await waitForQuiet({ below: Number(args['quiet-below']), maxWaitMs: Number(args['max-wait']) * 1000, log })
   const atLarge = await measureAt(LARGE, keys)
 
+  // undefined until V8 has run a full (mark-compact) collection: a small heap may not have needed one
+  const heap = (mib: number | undefined) => mib === undefined ? 'no full GC yet' : `${mib} MiB`
   const row = (label: string, m: Record<string, any>) => {
     const on = m.evaluateCacheOn
     const off = m.evaluateCacheOff
@@ -239,7 +241,7 @@ try {
       `  listing (limit 100)         : ${m.listing.pages} pages, ${m.listing.total} flags, page p50 ${m.listing.pageP50Ms} ms, max ${m.listing.pageMaxMs} ms, all ${m.listing.totalMs} ms`,
       `  OFREP bulk (prod)           : ${m.bulk.flags} flags, ${m.bulk.bodyKiB} KiB; first ${m.bulk.firstMs} ms, repeat ${m.bulk.repeatMs} ms, 304 ${m.bulk.revalidateMs} ms, new context ${m.bulk.newContextMs} ms`,
       `  service RSS                 : start ${m.memoryAtStart.rssMiB} MiB, every flag cached ${m.memoryAfterTouchingAll.rssMiB} MiB, after bulk ${m.memoryAfterBulk.rssMiB} MiB (peak ${m.memoryAfterBulk.peakRssMiB} MiB); cache off ${m.memoryCacheOff.rssMiB} MiB`,
-      `  service live heap (last GC) : every flag cached ${m.memoryAfterTouchingAll.liveHeapMiB} MiB, after bulk ${m.memoryAfterBulk.liveHeapMiB} MiB; cache off ${m.memoryCacheOff.liveHeapMiB} MiB`,
+      `  service live heap (last GC) : every flag cached ${heap(m.memoryAfterTouchingAll.liveHeapMiB)}, after bulk ${heap(m.memoryAfterBulk.liveHeapMiB)}; cache off ${heap(m.memoryCacheOff.liveHeapMiB)}`,
       `  store RSS (dev server + dynalite): ${m.storeMemory.rssMiB} MiB (peak ${m.storeMemory.peakRssMiB} MiB)`,
       ...(['hotVersusSpreadCacheOn', 'hotVersusSpreadCacheOff'] as const).filter((k) => m[k] !== undefined).map((k) =>
         `  ${k === 'hotVersusSpreadCacheOn' ? 'cache on ' : 'cache off'}, alternated      : ` + Object.entries(m[k] as Record<string, Measured[]>)
