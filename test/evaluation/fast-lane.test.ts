@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { eventually, startStack, testEnv, ADMIN } from '../helper.js'
 import { startDevServer, type DevServer } from '../../src/local/dev.js'
 import type { LocalStack } from '../../src/local/stack.js'
@@ -31,6 +31,21 @@ async function send (url: string, method: string, path: string, headers: Record<
   // Seconds left in the rate-limit window: each server's window began at its own first request.
   if (h['x-ratelimit-reset'] !== undefined) h['x-ratelimit-reset'] = /^\d+$/.test(h['x-ratelimit-reset']) ? 'n' : h['x-ratelimit-reset']
   return { status: res.status, headers: h, body: text.replace(/"requestId":"[^"]+"/, '"requestId":"…"') }
+}
+
+/** Raw HTTP/1.1 text of POST /features/evaluate with an API key, for tests that write to the socket themselves. */
+function rawEvaluate (key: string, body: string, close: boolean): string {
+  return ['POST /features/evaluate HTTP/1.1', 'host: 127.0.0.1', `connection: ${close ? 'close' : 'keep-alive'}`, `content-length: ${Buffer.byteLength(body)}`, 'content-type: application/json', `authorization: Bearer ${key}`].join('\r\n') + '\r\n\r\n' + body
+}
+
+/** A TCP connection to the server; `received()` resolves with all it sent once it closes. */
+async function rawConnection (t: Test, url: string): Promise<{ socket: Socket; received: () => Promise<string> }> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1')
+  await once(socket, 'connect')
+  t.teardown(() => { socket.destroy() })
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  return { socket, received: async () => { await once(socket, 'end'); return Buffer.concat(chunks).toString('utf8') } }
 }
 
 const flag = (name: string, type: string, variants: Array<{ key: string; value: unknown }>, env: Record<string, unknown>) => ({
@@ -199,18 +214,13 @@ t.test('a body still arriving at the end of its turn is read as it comes, then a
   const expected = await both(t, 'warm the cache', 'POST', '/features/evaluate', auth, body)
   const before = fast.fastLane!.stats()
   // The head and half the body, then (once the fast lane is waiting for the rest) the other half.
-  const socket = connect(Number(new URL(fast.url).port), '127.0.0.1')
-  await once(socket, 'connect')
-  t.teardown(() => { socket.destroy() })
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  const head = ['POST /features/evaluate HTTP/1.1', 'host: 127.0.0.1', 'connection: close', `content-length: ${Buffer.byteLength(body)}`, 'content-type: application/json', `authorization: Bearer ${key}`]
-  const half = Math.floor(body.length / 2)
-  socket.write(head.join('\r\n') + '\r\n\r\n' + body.slice(0, half))
+  const { socket, received } = await rawConnection(t, fast.url)
+  const request = rawEvaluate(key, body, true)
+  const split = request.length - Math.floor(body.length / 2)
+  socket.write(request.slice(0, split))
   await eventually(async () => fast.fastLane!.stats().streamed > before.streamed, { what: 'the fast lane to read the body as it comes' })
-  socket.write(body.slice(half))
-  await once(socket, 'end')
-  const [responseHead = '', responseBody = ''] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n')
+  socket.write(request.slice(split))
+  const [responseHead = '', responseBody = ''] = (await received()).split('\r\n\r\n')
   t.match(responseHead, /^HTTP\/1\.1 200 /)
   t.equal(responseBody, expected.body, 'the answer the routes give')
   const after = fast.fastLane!.stats()
@@ -227,15 +237,9 @@ t.test('pipelined requests on one connection are answered in order, each with it
   const before = fast.fastLane!.stats()
   // All five in one write on one connection: read in one turn, answered in request order (the
   // fourth, an unknown flag, by the route, between answers of the fast lane).
-  const socket = connect(Number(new URL(fast.url).port), '127.0.0.1')
-  await once(socket, 'connect')
-  t.teardown(() => { socket.destroy() })
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  const request = (b: string, last: boolean) => ['POST /features/evaluate HTTP/1.1', 'host: 127.0.0.1', `connection: ${last ? 'close' : 'keep-alive'}`, `content-length: ${Buffer.byteLength(b)}`, 'content-type: application/json', `authorization: Bearer ${key}`].join('\r\n') + '\r\n\r\n' + b
-  socket.write(bodies.map((b, i) => request(b, i === bodies.length - 1)).join(''))
-  await once(socket, 'end')
-  const raw = Buffer.concat(chunks).toString('utf8')
+  const { socket, received } = await rawConnection(t, fast.url)
+  socket.write(bodies.map((b, i) => rawEvaluate(key, b, i === bodies.length - 1)).join(''))
+  const raw = await received()
   const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
   t.same(statuses, expected.map((r) => r.status), 'statuses in request order')
   let at = 0
