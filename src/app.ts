@@ -19,6 +19,7 @@ import apiKeyRoutes from '../routes/api-keys.js'
 import ofrepRoutes from '../routes/ofrep.js'
 import segmentRoutes from '../routes/segments.js'
 import explainRoutes from '../routes/explain.js'
+import consoleRoutes from '../routes/console.js'
 
 export interface AppOptions extends CoreOptions {
   /** Seed environments and the ADMIN_EMAIL account on ready (default true). */
@@ -27,6 +28,8 @@ export interface AppOptions extends CoreOptions {
   docsUi?: boolean
   /** A seam for tests and fault injection: the write side's SQS client (built when absent). */
   sqs?: SQSClient
+  /** The built console directory (default: dist/console, see routes/console.ts). */
+  consoleDir?: string
 }
 
 async function app (fastify: FastifyInstance, opts: AppOptions) {
@@ -58,6 +61,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(healthRoutes, { prefix: '/health' })
   await fastify.register(apiKeyRoutes, { prefix: '/api-keys' })
   await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
+  await fastify.register(consoleRoutes, { prefix: '/console', dir: opts.consoleDir })
 }
 
 export default fp(app, { name: 'switchyard' })

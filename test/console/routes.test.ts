@@ -1,0 +1,56 @@
+// The console's static files through the app: index.html for every console path (not cached,
+// strict CSP), hashed assets cached immutably, nothing outside the built directory.
+import t from 'tap'
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { build } from '../helper.js'
+import { CONSOLE_CSP } from '../../routes/console.js'
+
+t.test('console files', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-console-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'assets'))
+  await writeFile(join(dir, 'index.html'), '<!doctype html><title>Switchyard</title><script type="module" src="/console/assets/index-abc123.js"></script>')
+  await writeFile(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)')
+  await writeFile(join(dir, 'secret.txt'), 'not served')
+  const { app } = await build(t, { app: { consoleDir: dir } })
+
+  for (const url of ['/console', '/console/', '/console/flags', '/console/flags/new-checkout/history']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 200, url)
+    t.match(res.headers['content-type'], /^text\/html/, url)
+    t.match(res.body, /<title>Switchyard<\/title>/, url)
+    t.equal(res.headers['cache-control'], 'no-store', `${url}: the page is never cached`)
+    t.equal(res.headers['content-security-policy'], CONSOLE_CSP, url)
+  }
+  t.match(CONSOLE_CSP, /frame-ancestors 'none'/)
+  t.notMatch(CONSOLE_CSP, /unsafe-inline|unsafe-eval/)
+
+  const js = await app.inject({ url: '/console/assets/index-abc123.js' })
+  t.equal(js.statusCode, 200)
+  t.match(js.headers['content-type'], /^text\/javascript/)
+  t.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable')
+  t.equal(js.body, 'console.log(1)')
+
+  const missing = await app.inject({ url: '/console/assets/index-zzz.js' })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.headers['content-type'], /application\/problem\+json/)
+  for (const url of ['/console/assets/..%2Fsecret.txt', '/console/assets/%2e%2e%2fsecret.txt', '/console/assets/secret.txt']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 404, url)
+    t.notMatch(res.body, /not served/, url)
+  }
+  // Not part of the API document: the console has no endpoints of its own.
+  const doc = (await app.inject({ url: '/openapi.json' })).json()
+  t.notOk(Object.keys(doc.paths).some((p) => p.startsWith('/console')))
+})
+
+t.test('an unbuilt console says how to build it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-console-empty-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const { app } = await build(t, { app: { consoleDir: dir } })
+  const res = await app.inject({ url: '/console' })
+  t.equal(res.statusCode, 503)
+  t.match(res.json().detail, /npm run build/)
+})
