@@ -15,7 +15,9 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
   fastify.post('/', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['api-keys'], summary: 'Create an API key for one environment; the secret is shown once', security: SECURITY,
+      tags: ['api-keys'],
+      summary: 'Create an API key for one environment; the secret is shown once',
+      security: SECURITY,
       body: CreateApiKeyBody,
       response: { 201: CreatedApiKeySchema, ...problems(400, 401, 403) }
     }
@@ -29,7 +31,9 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
   fastify.get('/', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['api-keys'], summary: 'List API keys in creation order (never their secrets)', security: SECURITY,
+      tags: ['api-keys'],
+      summary: 'List API keys in creation order (never their secrets)',
+      security: SECURITY,
       querystring: ListApiKeysQuery,
       response: { 200: ApiKeyListSchema, ...problems(400, 401, 403) }
     }
@@ -40,7 +44,9 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
   fastify.get('/:id', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['api-keys'], summary: 'One API key (never its secret)', security: SECURITY,
+      tags: ['api-keys'],
+      summary: 'One API key (never its secret)',
+      security: SECURITY,
       params: ApiKeyParams,
       response: { 200: ApiKeySchema, ...problems(400, 401, 403, 404) }
     }
@@ -53,8 +59,11 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
   fastify.get('/:id/audit', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['api-keys', 'audit'], summary: 'Audit history of an API key (creation, revocation); eventually consistent', security: SECURITY,
-      params: ApiKeyParams, querystring: ApiKeyAuditQuery,
+      tags: ['api-keys', 'audit'],
+      summary: 'Audit history of an API key (creation, revocation); eventually consistent',
+      security: SECURITY,
+      params: ApiKeyParams,
+      querystring: ApiKeyAuditQuery,
       response: { 200: ApiKeyAuditList, ...problems(400, 401, 403) }
     }
   }, async function listApiKeyAudit (request) {
@@ -64,7 +73,9 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
   fastify.delete('/:id', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['api-keys'], summary: 'Revoke an API key (audited; effective at once on this process, within seconds elsewhere)', security: SECURITY,
+      tags: ['api-keys'],
+      summary: 'Revoke an API key (audited; effective at once on this process, within seconds elsewhere)',
+      security: SECURITY,
       params: ApiKeyParams,
       response: { 204: NoContent, ...problems(400, 401, 403, 404) }
     }

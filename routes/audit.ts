@@ -26,9 +26,11 @@ export default async function auditRoutes (app: FastifyInstance) {
   fastify.get('/:flag/audit', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['audit'], summary: 'Audit history of a flag (readable after the flag is deleted); eventually consistent',
+      tags: ['audit'],
+      summary: 'Audit history of a flag (readable after the flag is deleted); eventually consistent',
       security: [{ bearerAuth: [] }],
-      params: Type.Object({ flag: FlagName }), querystring: AuditQuery,
+      params: Type.Object({ flag: FlagName }),
+      querystring: AuditQuery,
       response: { 200: Type.Object({ items: Type.Array(AuditRecordSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 403) }
     }
   }, async function listAudit (request) {

@@ -30,7 +30,8 @@ export default async function authRoutes (app: FastifyInstance) {
 
   fastify.post('/signup', {
     schema: {
-      tags: ['auth'], summary: 'Create an account (role CLIENT)',
+      tags: ['auth'],
+      summary: 'Create an account (role CLIENT)',
       body: SignupBody,
       response: { 201: UserSchema, ...problems(400, 409, 429) }
     },
@@ -48,7 +49,8 @@ export default async function authRoutes (app: FastifyInstance) {
   fastify.post('/login', {
     onRequest: limitLoginsPerAddress,
     schema: {
-      tags: ['auth'], summary: 'Exchange email + password for a bearer token',
+      tags: ['auth'],
+      summary: 'Exchange email + password for a bearer token',
       body: LoginBody,
       response: { 200: TokenResponse, ...problems(400, 401, 429) }
     },

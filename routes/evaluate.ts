@@ -19,7 +19,8 @@ export default async function evaluateRoutes (app: FastifyInstance) {
     // A request the fast lane read and handed back (src/fast-lane.ts) is parsed from its bytes.
     preParsing: replayPreReadBody,
     schema: {
-      tags: ['evaluation'], summary: 'Evaluate one flag for a context',
+      tags: ['evaluation'],
+      summary: 'Evaluate one flag for a context',
       security: [{ bearerAuth: [] }, { apiKey: [] }],
       body: EvaluateBody,
       response: { 200: EvaluationResponse, ...problems(400, 401, 403, 404, 429) }

@@ -17,9 +17,11 @@ export default async function explainRoutes (app: FastifyInstance) {
   fastify.post('/:flag/env/:env/explain', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['evaluation'], summary: 'Evaluate with a trace: which targets, rules and clauses were tried and why each matched or not',
+      tags: ['evaluation'],
+      summary: 'Evaluate with a trace: which targets, rules and clauses were tried and why each matched or not',
       security: [{ bearerAuth: [] }],
-      params: FeatureEnvParams, body: ExplainBody,
+      params: FeatureEnvParams,
+      body: ExplainBody,
       response: { 200: ExplainResponse, ...problems(400, 401, 403, 404) }
     }
   }, async function explainFlag (request) {

@@ -36,7 +36,9 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.post('/', {
     onRequest: admin,
     schema: {
-      tags: ['features'], summary: 'Create a flag and its environment configs', security: SECURITY,
+      tags: ['features'],
+      summary: 'Create a flag and its environment configs',
+      security: SECURITY,
       body: CreateFeatureBody,
       response: { 201: FeatureSchema, ...problems(400, 401, 403, 409) }
     }
@@ -58,7 +60,9 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.get('/', {
     onRequest: reader,
     schema: {
-      tags: ['features'], summary: 'List flags (paginated, by name)', security: SECURITY,
+      tags: ['features'],
+      summary: 'List flags (paginated, by name)',
+      security: SECURITY,
       querystring: ListFeaturesQuery,
       response: { 200: FeatureListSchema, ...problems(400, 401, 403) }
     }
@@ -69,7 +73,9 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.get('/:flag', {
     onRequest: reader,
     schema: {
-      tags: ['features'], summary: 'A flag with all its environment configs; ETag is its version', security: SECURITY,
+      tags: ['features'],
+      summary: 'A flag with all its environment configs; ETag is its version',
+      security: SECURITY,
       params: FeatureParams,
       response: { 200: FeatureSchema, ...problems(400, 401, 403, 404) }
     }
@@ -83,8 +89,12 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.patch('/:flag', {
     onRequest: admin,
     schema: {
-      tags: ['features'], summary: 'Change description, tags or variants', security: SECURITY,
-      params: FeatureParams, headers: IfMatchHeaders, body: UpdateFeatureBody,
+      tags: ['features'],
+      summary: 'Change description, tags or variants',
+      security: SECURITY,
+      params: FeatureParams,
+      headers: IfMatchHeaders,
+      body: UpdateFeatureBody,
       response: { 200: FeatureSchema, ...problems(400, 401, 403, 404, 409, 412, 428) }
     }
   }, async function updateFeature (request, reply) {
@@ -96,8 +106,11 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.delete('/:flag', {
     onRequest: admin,
     schema: {
-      tags: ['features'], summary: 'Delete a flag and all its environment configs (audit history stays)', security: SECURITY,
-      params: FeatureParams, headers: IfMatchHeaders,
+      tags: ['features'],
+      summary: 'Delete a flag and all its environment configs (audit history stays)',
+      security: SECURITY,
+      params: FeatureParams,
+      headers: IfMatchHeaders,
       response: { 204: NoContent, ...problems(400, 401, 403, 404, 412, 428) }
     }
   }, async function deleteFeature (request, reply) {
@@ -108,8 +121,12 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.put('/:flag/env/:env', {
     onRequest: admin,
     schema: {
-      tags: ['features'], summary: 'Set (create or replace) a flag\'s config in one environment', security: SECURITY,
-      params: FeatureEnvParams, headers: IfMatchHeaders, body: EnvConfigBody,
+      tags: ['features'],
+      summary: 'Set (create or replace) a flag\'s config in one environment',
+      security: SECURITY,
+      params: FeatureEnvParams,
+      headers: IfMatchHeaders,
+      body: EnvConfigBody,
       response: { 200: PutEnvResponse, ...problems(400, 401, 403, 404, 409, 412, 428) }
     }
   }, async function putFeatureEnv (request, reply) {
@@ -128,8 +145,11 @@ export default async function featureRoutes (app: FastifyInstance) {
   fastify.delete('/:flag/env/:env', {
     onRequest: admin,
     schema: {
-      tags: ['features'], summary: 'Remove a flag\'s config from one environment', security: SECURITY,
-      params: FeatureEnvParams, headers: IfMatchHeaders,
+      tags: ['features'],
+      summary: 'Remove a flag\'s config from one environment',
+      security: SECURITY,
+      params: FeatureEnvParams,
+      headers: IfMatchHeaders,
       response: { 204: NoContent, ...problems(400, 401, 403, 404, 412, 428) }
     }
   }, async function deleteFeatureEnv (request, reply) {

@@ -22,7 +22,8 @@ export default async function healthRoutes (app: FastifyInstance) {
   fastify.get('/', {
     config: { rateLimit: false },
     schema: {
-      tags: ['health'], summary: '200 when the table is reachable (the queue is reported; audit events wait in the outbox while it is down)',
+      tags: ['health'],
+      summary: '200 when the table is reachable (the queue is reported; audit events wait in the outbox while it is down)',
       response: { 200: HealthSchema, 503: HealthSchema }
     }
   }, async function health (_request, reply) {

@@ -182,8 +182,13 @@ export default async function ofrepRoutes (app: FastifyInstance) {
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
     preParsing: replayPreReadBody,
     schema: {
-      tags: ['ofrep'], summary: 'OFREP: evaluate one flag (server SDKs)', security: SECURITY,
-      params: OfrepFlagParams, body: OfrepEvaluationRequest, querystring: OfrepQuery, headers: OfrepHeaders,
+      tags: ['ofrep'],
+      summary: 'OFREP: evaluate one flag (server SDKs)',
+      security: SECURITY,
+      params: OfrepFlagParams,
+      body: OfrepEvaluationRequest,
+      querystring: OfrepQuery,
+      headers: OfrepHeaders,
       response: { 200: OfrepEvaluationSuccess, 400: OfrepEvaluationFailure, 404: OfrepFlagNotFound, ...problems(401, 403, 429) }
     }
   }, async function ofrepEvaluateFlag (request, reply) {
@@ -205,8 +210,12 @@ export default async function ofrepRoutes (app: FastifyInstance) {
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
     preParsing: replayPreReadBody,
     schema: {
-      tags: ['ofrep'], summary: 'OFREP: evaluate every flag of the environment (web/mobile SDKs); ETag + If-None-Match → 304', security: SECURITY,
-      body: OfrepEvaluationRequest, querystring: OfrepQuery, headers: OfrepHeaders,
+      tags: ['ofrep'],
+      summary: 'OFREP: evaluate every flag of the environment (web/mobile SDKs); ETag + If-None-Match → 304',
+      security: SECURITY,
+      body: OfrepEvaluationRequest,
+      querystring: OfrepQuery,
+      headers: OfrepHeaders,
       response: { 200: OfrepBulkEvaluationSuccess, 304: Type304, 400: OfrepBulkEvaluationFailure, ...problems(401, 403, 429) }
     }
   }, async function ofrepEvaluateAll (request, reply) {
@@ -226,7 +235,9 @@ export default async function ofrepRoutes (app: FastifyInstance) {
   fastify.get('/configuration', {
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess],
     schema: {
-      tags: ['ofrep'], summary: 'OFREP: what this server supports (optional extension)', security: SECURITY,
+      tags: ['ofrep'],
+      summary: 'OFREP: what this server supports (optional extension)',
+      security: SECURITY,
       response: { 200: OfrepConfiguration, ...problems(401, 403) }
     }
   }, async function ofrepConfiguration () {

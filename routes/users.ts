@@ -8,9 +8,11 @@ export default async function userRoutes (app: FastifyInstance) {
   fastify.put('/:email/role', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['users'], summary: 'Promote or demote a user (audited; their old tokens stop working on admin routes)',
+      tags: ['users'],
+      summary: 'Promote or demote a user (audited; their old tokens stop working on admin routes)',
       security: [{ bearerAuth: [] }],
-      params: UserParams, body: RoleBody,
+      params: UserParams,
+      body: RoleBody,
       response: { 200: UserSchema, ...problems(400, 401, 403, 404, 409) }
     }
   }, async function setRole (request) {

@@ -167,8 +167,12 @@ async function main () {
     await writeFile(join(work, 'probe.mjs'), PROBE)
 
     const appEnv = {
-      TABLE_NAME: 'switchyard-bench', DYNAMODB_ENDPOINT: stack.dynamoEndpoint, SQS_ENDPOINT: stack.sqsEndpoint, AUDIT_QUEUE_URL: stack.queueUrl,
-      JWT_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'info'
+      TABLE_NAME: 'switchyard-bench',
+      DYNAMODB_ENDPOINT: stack.dynamoEndpoint,
+      SQS_ENDPOINT: stack.sqsEndpoint,
+      AUDIT_QUEUE_URL: stack.queueUrl,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'info'
     }
     const { JWT_SECRET: _j, ...workerEnv } = appEnv
     const fn = (name: string) => built.functions.find((f) => f.name === name)!

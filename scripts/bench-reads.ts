@@ -35,8 +35,14 @@ let store: ChildServer | undefined
 let client: ReturnType<typeof createDocumentClient> | undefined
 try {
   store = await startServer('store', 'src/server.ts', {
-    HOST: '127.0.0.1', PORT: '0', TABLE_NAME: TABLE, LOG_LEVEL: 'warn', DATA_DIR: join(work, 'store'),
-    ADMIN_EMAIL: 'reads-admin@example.com', ADMIN_PASSWORD: 'reads admin passphrase', BCRYPT_ROUNDS: '10'
+    HOST: '127.0.0.1',
+    PORT: '0',
+    TABLE_NAME: TABLE,
+    LOG_LEVEL: 'warn',
+    DATA_DIR: join(work, 'store'),
+    ADMIN_EMAIL: 'reads-admin@example.com',
+    ADMIN_PASSWORD: 'reads admin passphrase',
+    BCRYPT_ROUNDS: '10'
   }, work)
   const endpoint = await devDynamoEndpoint(join(work, 'store'))
   const flags = Array.from({ length: FLAGS }, (_, i) => realisticFlag(i, [ENV]))

@@ -55,8 +55,14 @@ const storeDir = join(work, 'store')
 const serviceDir = join(work, 'service')
 for (const k of ['DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'JWT_SECRET', 'EVAL_CACHE_TTL_MS']) delete process.env[k]
 const baseEnv: Record<string, string> = {
-  HOST: '127.0.0.1', PORT: '0', TABLE_NAME: TABLE, LOG_LEVEL: 'warn',
-  RATE_LIMIT_PER_MINUTE: '1000000000', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, BCRYPT_ROUNDS: '10'
+  HOST: '127.0.0.1',
+  PORT: '0',
+  TABLE_NAME: TABLE,
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT_PER_MINUTE: '1000000000',
+  ADMIN_EMAIL: ADMIN.email,
+  ADMIN_PASSWORD: ADMIN.password,
+  BCRYPT_ROUNDS: '10'
 }
 let store: ChildServer | undefined
 let service: ChildServer | undefined

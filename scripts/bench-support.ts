@@ -277,9 +277,12 @@ export function realisticFlag (i: number, envs: string[], opts: { segments?: str
   const name = `flag-${String(i).padStart(5, '0')}`
   const kind = i % 20 < 8 ? 'boolean' : i % 20 < 14 ? 'string' : i % 20 < 17 ? 'number' : 'json'
   const variants: Variant[] =
-    kind === 'boolean' ? [{ key: 'on', value: true }, { key: 'off', value: false }]
-      : kind === 'string' ? [{ key: 'control', value: 'control' }, { key: 'blue', value: 'blue' }, { key: 'green', value: 'green' }]
-        : kind === 'number' ? [{ key: 'low', value: 10 }, { key: 'mid', value: 25 }, { key: 'high', value: 100 }]
+    kind === 'boolean'
+      ? [{ key: 'on', value: true }, { key: 'off', value: false }]
+      : kind === 'string'
+        ? [{ key: 'control', value: 'control' }, { key: 'blue', value: 'blue' }, { key: 'green', value: 'green' }]
+        : kind === 'number'
+          ? [{ key: 'low', value: 10 }, { key: 'mid', value: 25 }, { key: 'high', value: 100 }]
           : [{ key: 'v1', value: { layout: 'single', steps: 3, promo: null } }, { key: 'v2', value: { layout: 'multi', steps: 5, extras: ['gift', 'wrap'] } }]
   const off = variants[variants.length > 2 ? 0 : 1].key
   const on = variants[variants.length > 2 ? 1 : 0].key

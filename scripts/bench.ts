@@ -184,23 +184,33 @@ function scenarios (service: string, hello: string, data: Data, etag: string): A
   return [
     { id: 'a', name: '(a) hello world (bare Fastify)', url: hello + '/hello', requests: [{ method: 'GET', path: '/hello' }] },
     {
-      id: 'a-post', name: '(a\') hello world POST, same body + auth header (info)', url: hello + '/hello',
+      id: 'a-post',
+      name: '(a\') hello world POST, same body + auth header (info)',
+      url: hello + '/hello',
       requests: [{ method: 'POST', path: '/hello', headers: withKey(data.bulkKey), body: bulkBody }]
     },
     {
-      id: 'b-apikey', name: '(b) POST /features/evaluate, API key', url: service,
+      id: 'b-apikey',
+      name: '(b) POST /features/evaluate, API key',
+      url: service,
       requests: pairs.map((p) => ({ method: 'POST', path: '/features/evaluate', headers: withKey(data.devKey), body: JSON.stringify({ feature: p.flag, environment: 'dev', context: p.context }) }))
     },
     {
-      id: 'b-jwt', name: '(b) POST /features/evaluate, JWT', url: service,
+      id: 'b-jwt',
+      name: '(b) POST /features/evaluate, JWT',
+      url: service,
       requests: pairs.map((p) => ({ method: 'POST', path: '/features/evaluate', headers: { ...json, authorization: `Bearer ${data.jwt}` }, body: JSON.stringify({ feature: p.flag, environment: 'dev', context: p.context }) }))
     },
     {
-      id: 'c', name: '(c) OFREP single, API key', url: service,
+      id: 'c',
+      name: '(c) OFREP single, API key',
+      url: service,
       requests: pairs.map((p) => ({ method: 'POST', path: `/ofrep/v1/evaluate/flags/${p.flag}`, headers: withKey(data.devKey), body: JSON.stringify({ context: p.context }) }))
     },
     {
-      id: 'd-first', name: '(d) OFREP bulk 100, first fetch (new context each request)', url: service,
+      id: 'd-first',
+      name: '(d) OFREP bulk 100, first fetch (new context each request)',
+      url: service,
       requests: [{
         method: 'POST',
         path: '/ofrep/v1/evaluate/flags',

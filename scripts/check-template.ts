@@ -638,8 +638,13 @@ export async function collectCodeFacts (): Promise<CodeFacts> {
   const { WorkerConfigSchema } = await import('../src/lambda/env.js')
   // Endpoints nobody listens on: building the apps must not need the network.
   const env = {
-    TABLE_NAME: 'switchyard-check', AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', SQS_ENDPOINT: 'http://127.0.0.1:9',
-    AUDIT_QUEUE_URL: 'http://127.0.0.1:9/000000000000/audit', JWT_SECRET: 'x'.repeat(48), LOG_LEVEL: 'silent'
+    TABLE_NAME: 'switchyard-check',
+    AWS_REGION: 'us-east-1',
+    DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+    SQS_ENDPOINT: 'http://127.0.0.1:9',
+    AUDIT_QUEUE_URL: 'http://127.0.0.1:9/000000000000/audit',
+    JWT_SECRET: 'x'.repeat(48),
+    LOG_LEVEL: 'silent'
   }
   async function routesOf (register: (f: import('fastify').FastifyInstance) => Promise<void>): Promise<RouteTable[]> {
     const fastify = Fastify({ logger: false })

@@ -40,6 +40,7 @@ function coerce (value: unknown, type: string): unknown {
       // Ajv: data && data == +data (loose equality, so ' 12' and '0x10' coerce) && integral for
       // integer. One deliberate difference: 'Infinity' is not a number here; Ajv (without
       // strictNumbers) took it for an integer and RATE_LIMIT_PER_MINUTE=Infinity was accepted.
+      // eslint-disable-next-line eqeqeq -- Ajv's loose comparison, described above
       if (typeof value === 'string' && value !== '' && (value as unknown) == +value && Number.isFinite(+value) && (type === 'number' || +value % 1 === 0)) return +value
       return value
     case 'string':

@@ -193,7 +193,7 @@ export function validateRegex (pattern: unknown): string | null {
   if (typeof pattern !== 'string') return 'pattern must be a string'
   if (pattern.length > REGEX_MAX_LENGTH) return `pattern is longer than ${REGEX_MAX_LENGTH} characters`
   try {
-    new RegExp(pattern, 'u')
+    RegExp(pattern, 'u')
   } catch (err) {
     return `invalid regular expression: ${(err as Error).message}`
   }
@@ -527,15 +527,16 @@ export function compileSegment (seg: SegmentDefinition): SegmentMatcher {
       if (included.has(key)) return true
       if (excluded.has(key)) return false
     }
-    outer: for (let i = 0; i < rules.length; i++) {
-      const clauses = rules[i]
-      for (let j = 0; j < clauses.length; j++) if (!clauses[j](ctx)) continue outer
-      return true
-    }
+    for (let i = 0; i < rules.length; i++) if (allMatch(rules[i], ctx)) return true
     return false
   }
   segmentCache.set(seg, m)
   return m
+}
+
+function allMatch (clauses: ClauseMatcher[], ctx: EvaluationContext): boolean {
+  for (let j = 0; j < clauses.length; j++) if (!clauses[j](ctx)) return false
+  return true
 }
 
 function lookupSegment (segments: Record<string, SegmentDefinition> | undefined, key: unknown): SegmentDefinition | undefined {

@@ -38,7 +38,7 @@ export class BatchLoader<V> {
     if (w === undefined) {
       let resolve!: Waiter<V>['resolve']
       let reject!: Waiter<V>['reject']
-      const promise = new Promise<V | undefined>((res, rej) => { resolve = res; reject = rej })
+      const promise = new Promise<V | undefined>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
       q.waiters.set(key, w = { resolve, reject, promise })
     }
     if (q.waiters.size >= this.opts.maxBatch) {

@@ -421,4 +421,3 @@ export function createEvaluator (opts: EvaluatorOptions) {
 }
 
 export type Evaluator = ReturnType<typeof createEvaluator>
-

@@ -61,7 +61,8 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     const config = loadConfig(env)
 
     // The evaluation fast lane sits in front of Fastify's listener once the app is ready.
-    let lane: ((req: IncomingMessage, res: ServerResponse) => void) | undefined = undefined
+    // eslint-disable-next-line prefer-const -- assigned below, once the app is ready
+    let lane: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
     const server = Fastify({
       ...serverOptions(config.LOG_LEVEL),
       serverFactory: (handler) => createServer((req, res) => { (lane ?? handler)(req, res) })

@@ -104,7 +104,7 @@ interface ApiError extends Error {
   body: Record<string, unknown>
 }
 
-function apiError(type: string, message: string, extra: Record<string, unknown> = {}): ApiError {
+function apiError (type: string, message: string, extra: Record<string, unknown> = {}): ApiError {
   const err = new Error(message) as ApiError
   err.statusCode = 400
   err.body = { __type: type, message, ...extra }
@@ -114,11 +114,11 @@ function apiError(type: string, message: string, extra: Record<string, unknown> 
 const validationError = (message: string): ApiError =>
   apiError('com.amazon.coral.validate#ValidationException', message)
 
-function isApiError(err: unknown): err is ApiError {
+function isApiError (err: unknown): err is ApiError {
   return err instanceof Error && typeof (err as ApiError).statusCode === 'number' && (err as ApiError).body != null
 }
 
-function isConditionalFailure(err: unknown): boolean {
+function isConditionalFailure (err: unknown): boolean {
   return isApiError(err) && /#ConditionalCheckFailedException$/.test(String(err.body.__type))
 }
 
@@ -202,7 +202,7 @@ const transactGetTypes = {
  * dynalite's checkValidations prints the whole offending value in its messages; a 101-item list
  * would make a huge message, so the list-length errors are produced here in DynamoDB's wording.
  */
-function checkListLength(list: unknown): void {
+function checkListLength (list: unknown): void {
   if (!Array.isArray(list)) return
   if (list.length < 1) {
     throw validationError("1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: " +
@@ -214,7 +214,7 @@ function checkListLength(list: unknown): void {
   }
 }
 
-function validateRequest(raw: any, types: Record<string, any>, store: Store): any {
+function validateRequest (raw: any, types: Record<string, any>, store: Store): any {
   const data = dynaliteValidations.checkTypes(raw, types)
   checkListLength(data.TransactItems)
   dynaliteValidations.checkValidations(data, types, null, store)
@@ -231,7 +231,7 @@ type Release = () => void
  * Locks every (table, key) with dynalite's per-table item lock. All enqueues happen synchronously
  * here, in one tick, so lock acquisition order is globally consistent and cannot deadlock.
  */
-function lockAll(store: Store, keysByTable: Map<string, string[]>): Promise<Release> {
+function lockAll (store: Store, keysByTable: Map<string, string[]>): Promise<Release> {
   const waits: Promise<Release>[] = []
   for (const [tableName, keys] of keysByTable) {
     if (keys.length === 0) continue
@@ -252,14 +252,14 @@ const itemKeyPrefix = (tableName: string) => `item-${tableName}~`
 const indexKeyPrefix = (indexType: string, tableName: string, indexName: string) =>
   `index-${indexType.toLowerCase()}~${tableName}~${indexName}~`
 
-function getTable(store: Store, name: string): Promise<Table> {
+function getTable (store: Store, name: string): Promise<Table> {
   return new Promise((resolve, reject) => {
     // checkStatus=true: like dynalite's item actions, a CREATING/DELETING table is "not found".
     store.getTable(name, true, (err: unknown, table: Table) => (err ? reject(err) : resolve(table)))
   })
 }
 
-function readItem(store: Store, tableName: string, key: string): Promise<Item | undefined> {
+function readItem (store: Store, tableName: string, key: string): Promise<Item | undefined> {
   return new Promise((resolve, reject) => {
     store.getItemDb(tableName).get(key, (err: any, item: Item | undefined) => {
       if (err && err.name !== 'NotFoundError' && err.code !== 'LEVEL_NOT_FOUND') return reject(err)
@@ -274,7 +274,7 @@ function readItem(store: Store, tableName: string, key: string): Promise<Item | 
  * batch is called directly; the operation is still registered with dynalite's lifecycle manager
  * so a graceful close waits for it.
  */
-function commitBatch(store: Store, ops: LevelOp[]): Promise<void> {
+function commitBatch (store: Store, ops: LevelOp[]): Promise<void> {
   if (ops.length === 0) return Promise.resolve()
   const db = store.db
   if (store.lifecycleManager && store.lifecycleManager.getState() !== 'open') {
@@ -289,7 +289,7 @@ function commitBatch(store: Store, ops: LevelOp[]): Promise<void> {
  * A store that looks like dynalite's to its putItem/updateItem/deleteItem actions, but reads the
  * item from the locked snapshot and records writes (item and secondary indexes) into `ops`.
  */
-function stagingStore(store: Store, table: Table, snapshot: Item | undefined, ops: LevelOp[]): Store {
+function stagingStore (store: Store, table: Table, snapshot: Item | undefined, ops: LevelOp[]): Store {
   const recorder = (prefix: string) => ({
     // The real locks are already held by the transaction.
     lock: (_key: string, exec: (release: (cb: unknown) => unknown) => void) => exec((cb) => cb),
@@ -313,7 +313,7 @@ function stagingStore(store: Store, table: Table, snapshot: Item | undefined, op
   }
 }
 
-function runAction(action: any, store: Store, data: unknown): Promise<void> {
+function runAction (action: any, store: Store, data: unknown): Promise<void> {
   return new Promise((resolve, reject) => {
     action(store, data, (err: unknown) => (err ? reject(err) : resolve()))
   })
@@ -345,10 +345,10 @@ interface CancellationReason {
   Item?: Item
 }
 
-async function planItems<T extends { op: any }>(
+async function planItems<T extends { op: any }> (
   store: Store,
   entries: T[],
-  keyOf: (entry: T, table: Table) => string,
+  keyOf: (entry: T, table: Table) => string
 ): Promise<(T & { table: Table; key: string })[]> {
   const tables = new Map<string, Promise<Table>>()
   const planned: (T & { table: Table; key: string })[] = []
@@ -367,7 +367,7 @@ async function planItems<T extends { op: any }>(
   return planned
 }
 
-function keysByTable(planned: { table: Table; key: string }[]): Map<string, string[]> {
+function keysByTable (planned: { table: Table; key: string }[]): Map<string, string[]> {
   const map = new Map<string, string[]>()
   for (const p of planned) {
     const keys = map.get(p.table.TableName) ?? []
@@ -389,7 +389,7 @@ interface ClientToken {
 const clientTokensByStore = new WeakMap<Store, Map<string, ClientToken>>()
 
 /** The request minus its token, with object keys sorted, to compare a replay with the original. */
-function requestFingerprint(raw: Record<string, unknown>): string {
+function requestFingerprint (raw: Record<string, unknown>): string {
   const canonical = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canonical)
     if (v === null || typeof v !== 'object') return v
@@ -399,7 +399,7 @@ function requestFingerprint(raw: Record<string, unknown>): string {
   return JSON.stringify(canonical(rest))
 }
 
-async function transactWriteItems(store: Store, raw: any): Promise<Record<string, unknown>> {
+async function transactWriteItems (store: Store, raw: any): Promise<Record<string, unknown>> {
   const data = validateRequest(raw, transactWriteTypes, store)
   const token: unknown = data.ClientRequestToken
   if (typeof token !== 'string') return executeTransactWrite(store, data)
@@ -437,14 +437,13 @@ async function transactWriteItems(store: Store, raw: any): Promise<Record<string
     tokens.delete(token)
     tokens.set(token, entry)
     return result
-  }
-  catch (err) {
+  } catch (err) {
     if (tokens.get(token) === entry) tokens.delete(token)
     throw err
   }
 }
 
-async function executeTransactWrite(store: Store, data: any): Promise<Record<string, unknown>> {
+async function executeTransactWrite (store: Store, data: any): Promise<Record<string, unknown>> {
   const entries = (data.TransactItems as any[]).map((member) => {
     const present = writeKinds.filter((k) => member[k] != null)
     if (present.length !== 1) {
@@ -482,30 +481,25 @@ async function executeTransactWrite(store: Store, data: any): Promise<Record<str
       try {
         if (kind === 'ConditionCheck') {
           err = dynaliteDb.checkConditional(op, existing)
-        }
-        else {
+        } else {
           const action = kind === 'Put' ? actions.putItem : kind === 'Update' ? actions.updateItem : actions.deleteItem
           await runAction(action, stagingStore(store, table, existing, itemOps), op)
         }
-      }
-      catch (e) {
+      } catch (e) {
         err = e
       }
       if (err == null) {
         reasons.push({ Code: 'None' })
         ops.push(...itemOps)
-      }
-      else if (isConditionalFailure(err)) {
+      } else if (isConditionalFailure(err)) {
         const reason: CancellationReason = { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }
         if (op.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && existing) reason.Item = existing
         reasons.push(reason)
-      }
-      else if (isApiError(err) && /#ValidationException$/.test(String(err.body.__type))) {
+      } else if (isApiError(err) && /#ValidationException$/.test(String(err.body.__type))) {
         // Data-dependent validation failures (e.g. an update expression's operand type, the
         // updated item's size) cancel the transaction with a ValidationError reason.
         reasons.push({ Code: 'ValidationError', Message: String(err.body.message) })
-      }
-      else {
+      } else {
         throw err
       }
     }
@@ -525,8 +519,7 @@ async function executeTransactWrite(store: Store, data: any): Promise<Record<str
 
     await commitBatch(store, ops)
     return {}
-  }
-  finally {
+  } finally {
     release()
   }
 }
@@ -535,7 +528,7 @@ async function executeTransactWrite(store: Store, data: any): Promise<Record<str
  * TransactGetItems
  * ---------------------------------------------------------------------------------------------- */
 
-async function transactGetItems(store: Store, raw: any): Promise<Record<string, unknown>> {
+async function transactGetItems (store: Store, raw: any): Promise<Record<string, unknown>> {
   const data = validateRequest(raw, transactGetTypes, store)
 
   const entries = (data.TransactItems as any[]).map((member) => {
@@ -564,8 +557,7 @@ async function transactGetItems(store: Store, raw: any): Promise<Record<string, 
         return { Item: paths ? dynaliteDb.mapPaths(paths, item) : item }
       }),
     }
-  }
-  finally {
+  } finally {
     release()
   }
 }
@@ -579,7 +571,7 @@ const TRANSACT_TARGETS: Record<string, (store: Store, data: any) => Promise<Reco
   'DynamoDB_20120810.TransactGetItems': transactGetItems,
 }
 
-function send(res: ServerResponse, contentType: string, data: unknown, statusCode = 200): void {
+function send (res: ServerResponse, contentType: string, data: unknown, statusCode = 200): void {
   const body = JSON.stringify(data)
   res.statusCode = statusCode
   res.setHeader('x-amzn-RequestId', randomBytes(39).toString('base64').toUpperCase().replace(/\+|\//g, '0'))
@@ -589,19 +581,19 @@ function send(res: ServerResponse, contentType: string, data: unknown, statusCod
   res.end(body)
 }
 
-function handleTransact(store: Store, req: IncomingMessage, res: ServerResponse,
+function handleTransact (store: Store, req: IncomingMessage, res: ServerResponse,
   handler: (store: Store, data: any) => Promise<Record<string, unknown>>): void {
   const chunks: Buffer[] = []
   req.on('data', (chunk: Buffer) => chunks.push(chunk))
   req.on('error', () => res.destroy())
   req.on('end', () => {
     const contentType = (req.headers['content-type'] || '').split(';')[0].trim() === 'application/x-amz-json-1.0'
-      ? 'application/x-amz-json-1.0' : 'application/json'
+      ? 'application/x-amz-json-1.0'
+      : 'application/json'
     let data: unknown
     try {
       data = JSON.parse(Buffer.concat(chunks).toString() || 'null')
-    }
-    catch {
+    } catch {
       return send(res, contentType, { __type: 'com.amazon.coral.service#SerializationException' }, 400)
     }
     if (data == null || typeof data !== 'object' || Array.isArray(data)) {
@@ -616,7 +608,7 @@ function handleTransact(store: Store, req: IncomingMessage, res: ServerResponse,
           __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
           message: 'Internal server error',
         }, 500)
-      },
+      }
     )
   })
 }
@@ -626,7 +618,7 @@ function handleTransact(store: Store, req: IncomingMessage, res: ServerResponse,
  * default). `close()` stops the HTTP server, waits for in-flight operations and closes LevelDB, so
  * the same `path` can be reopened afterwards (by this or another process).
  */
-export async function startLocalDynamo(opts: LocalDynamoOptions = {}): Promise<LocalDynamo> {
+export async function startLocalDynamo (opts: LocalDynamoOptions = {}): Promise<LocalDynamo> {
   const host = opts.host ?? '127.0.0.1'
 
   // Capture the store dynalite creates privately inside dynalite().
@@ -641,8 +633,7 @@ export async function startLocalDynamo(opts: LocalDynamoOptions = {}): Promise<L
       deleteTableMs: opts.deleteTableMs,
       updateTableMs: opts.updateTableMs,
     })
-  }
-  finally {
+  } finally {
     dynaliteDb.create = originalCreate
   }
   if (!store) throw new Error('could not capture the dynalite store')
@@ -670,7 +661,7 @@ export async function startLocalDynamo(opts: LocalDynamoOptions = {}): Promise<L
   return {
     endpoint: `http://${urlHost}:${port}`,
     port,
-    close() {
+    close () {
       // dynalite's server.close stops accepting connections, waits for pending LevelDB operations
       // and closes the store.
       closing ??= new Promise<void>((resolve, reject) => {

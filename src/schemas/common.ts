@@ -17,9 +17,17 @@ export function problem (description: string): TSchema {
 /** Standard error responses for a route, by status code. */
 export function problems (...codes: number[]): Record<number, TSchema> {
   const text: Record<number, string> = {
-    400: 'Invalid request', 401: 'Missing or invalid credentials', 403: 'Role or environment not allowed',
-    404: 'Not found', 409: 'Conflict', 412: 'If-Match does not match the current version', 413: 'Body too large',
-    415: 'Unsupported content type', 428: 'If-Match required to change existing state', 429: 'Rate limited', 503: 'Storage temporarily unavailable'
+    400: 'Invalid request',
+    401: 'Missing or invalid credentials',
+    403: 'Role or environment not allowed',
+    404: 'Not found',
+    409: 'Conflict',
+    412: 'If-Match does not match the current version',
+    413: 'Body too large',
+    415: 'Unsupported content type',
+    428: 'If-Match required to change existing state',
+    429: 'Rate limited',
+    503: 'Storage temporarily unavailable'
   }
   return Object.fromEntries(codes.map((c) => [c, problem(text[c] ?? 'Error')]))
 }

@@ -152,9 +152,18 @@ t.test('targets come before rules', async (t) => {
 
 function rolloutFlag (weights: number[], salt?: string): FlagDefinition {
   return {
-    flag: 'split', environment: 'test', type: 'string', version: 1, segments: {},
+    flag: 'split',
+    environment: 'test',
+    type: 'string',
+    version: 1,
+    segments: {},
     variants: VARIANTS.map((key) => ({ key, value: key })),
-    enabled: true, offVariant: 'v0', targets: [], rules: [], prerequisites: [], schedule: [],
+    enabled: true,
+    offVariant: 'v0',
+    targets: [],
+    rules: [],
+    prerequisites: [],
+    schedule: [],
     defaultServe: { rollout: { variants: weights.map((weight, i) => ({ variant: VARIANTS[i], weight })), ...(salt === undefined ? {} : { salt }) } }
   }
 }

@@ -31,7 +31,7 @@ interface Ctx {
   doc: DynamoDBDocumentClient
 }
 
-function clientFor(engine: LocalDynamo): { client: DynamoDBClient; doc: DynamoDBDocumentClient } {
+function clientFor (engine: LocalDynamo): { client: DynamoDBClient; doc: DynamoDBDocumentClient } {
   const client = new DynamoDBClient({
     endpoint: engine.endpoint,
     region: 'us-east-1',
@@ -41,7 +41,7 @@ function clientFor(engine: LocalDynamo): { client: DynamoDBClient; doc: DynamoDB
   return { client, doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }) }
 }
 
-async function createTable(client: DynamoDBClient): Promise<void> {
+async function createTable (client: DynamoDBClient): Promise<void> {
   await client.send(new CreateTableCommand({
     TableName: TABLE,
     BillingMode: 'PAY_PER_REQUEST',
@@ -61,16 +61,16 @@ async function createTable(client: DynamoDBClient): Promise<void> {
   await waitActive(client)
 }
 
-async function waitActive(client: DynamoDBClient): Promise<void> {
+async function waitActive (client: DynamoDBClient): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: TABLE }))
     if (Table?.TableStatus === 'ACTIVE') return
-    await new Promise((r) => setTimeout(r, 10))
+    await new Promise((resolve) => setTimeout(resolve, 10))
   }
   throw new Error('table never became ACTIVE')
 }
 
-async function setup(t: { teardown(fn: () => unknown): void }, path?: string): Promise<Ctx> {
+async function setup (t: { teardown(fn: () => unknown): void }, path?: string): Promise<Ctx> {
   const engine = await startLocalDynamo({ path, createTableMs: 0 })
   const { client, doc } = clientFor(engine)
   t.teardown(async () => {
@@ -81,15 +81,14 @@ async function setup(t: { teardown(fn: () => unknown): void }, path?: string): P
   return { engine, client, doc }
 }
 
-async function get(doc: DynamoDBDocumentClient, PK: string, SK: string) {
+async function get (doc: DynamoDBDocumentClient, PK: string, SK: string) {
   return (await doc.send(new GetCommand({ TableName: TABLE, Key: { PK, SK }, ConsistentRead: true }))).Item
 }
 
-async function expectError<T extends Error = Error>(p: Promise<unknown>): Promise<T> {
+async function expectError<T extends Error = Error> (p: Promise<unknown>): Promise<T> {
   try {
     await p
-  }
-  catch (err) {
+  } catch (err) {
     return err as T
   }
   throw new Error('expected the request to fail')
@@ -377,8 +376,7 @@ t.test('UpdateItem increments interleaved with versioned transactions never lose
         }))
         txOk++
         return
-      }
-      catch (err) {
+      } catch (err) {
         if ((err as Error).name !== 'TransactionCanceledException') throw err
         txCancelled++
       }

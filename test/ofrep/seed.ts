@@ -16,7 +16,9 @@ export const FLAGS = [
     variants: [{ key: 'few', value: 10 }, { key: 'many', value: 2.5 }],
     environments: {
       dev: {
-        enabled: true, offVariant: 'few', defaultServe: { variant: 'many' },
+        enabled: true,
+        offVariant: 'few',
+        defaultServe: { variant: 'many' },
         rules: [{ id: 'beta-plan', clauses: [{ attribute: 'plan', operator: 'in', values: ['beta'] }], serve: { variant: 'few' } }]
       }
     }

@@ -125,6 +125,7 @@ t.test('no audit event lost or doubled under faults', async (t) => {
     const poller = startSqsPoller({ sqs: workers.sqs, queueUrl: stack.queueUrl, handler: faultyConsumer, waitTimeSeconds: 1 })
     let sweeping = true
     const sweeper = (async () => {
+      // eslint-disable-next-line no-unmodified-loop-condition -- cleared by the test once the load stops
       while (sweeping) {
         try {
           const r = await workers.sweep()
@@ -160,7 +161,8 @@ t.test('no audit event lost or doubled under faults', async (t) => {
     async function send (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, opts: { payload?: unknown; headers?: Record<string, string>; auth?: boolean } = {}, expected?: Omit<Expected, 'version'>) {
       const requestId = `rq-${++seq}`
       const res = await app.inject({
-        method, url,
+        method,
+        url,
         headers: { ...(opts.auth !== false ? { authorization: admin } : {}), 'x-request-id': requestId, ...opts.headers },
         ...(opts.payload !== undefined ? { payload: opts.payload as object } : {})
       })
@@ -277,8 +279,15 @@ t.test('no audit event lost or doubled under faults', async (t) => {
   const killed = new Set<string>()
   await t.test('a dev server is SIGKILLed between commit and publish', async (t) => {
     const child = startChild(t, 'test/fixtures/never-publish-server.ts', {
-      SWITCHYARD_FAULT: 'never-publish', DATA_DIR: dataDir, TABLE_NAME: TABLE, JWT_SECRET: 'k'.repeat(48), ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password, BCRYPT_ROUNDS: '4', LOG_LEVEL: 'silent', ...ENV
+      SWITCHYARD_FAULT: 'never-publish',
+      DATA_DIR: dataDir,
+      TABLE_NAME: TABLE,
+      JWT_SECRET: 'k'.repeat(48),
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      BCRYPT_ROUNDS: '4',
+      LOG_LEVEL: 'silent',
+      ...ENV
     })
     const info = JSON.parse(await waitForOutput(child, /^(\{.*\})$/m)) as { url: string; dynamoEndpoint: string }
     const login = await fetch(`${info.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })

@@ -24,7 +24,11 @@ t.test('features routes', async (t) => {
     t.equal(res.headers.etag, '"1"')
     t.equal(res.headers.location, '/features/new-checkout')
     t.match(res.json(), {
-      name: 'new-checkout', description: 'The new checkout', type: 'boolean', version: 1, createdBy: 'admin@example.com',
+      name: 'new-checkout',
+      description: 'The new checkout',
+      type: 'boolean',
+      version: 1,
+      createdBy: 'admin@example.com',
       environments: { dev: { enabled: true, enableAt: null, version: 1 }, prod: { enabled: false, enableAt: null, version: 1 } }
     })
     t.match(await envItem('new-checkout', 'dev'), { enabled: true, type: 'boolean', variants: [{ key: 'on', value: true }, { key: 'off', value: false }], GSI1PK: 'ENVFLAGS#dev' },

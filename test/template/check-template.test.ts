@@ -32,6 +32,7 @@ t.test('the specification check catches what CloudFormation or SAM would reject'
     ['a list where a boolean belongs', (m) => { m.Resources.Table.Properties.DeletionProtectionEnabled = ['yes'] }, /DeletionProtectionEnabled: expected a boolean/],
     ['a Ref to nothing', (m) => { m.Globals.Function.Environment.Variables.TABLE_NAME = { Ref: 'Tabel' } }, /Ref to unknown Tabel/],
     ['a GetAtt of an attribute the type lacks', (m) => { m.Resources.AuditQueue.Properties.RedrivePolicy.deadLetterTargetArn = { 'Fn::GetAtt': ['AuditDLQ', 'Url'] } }, /AuditDLQ \(AWS::SQS::Queue\) has no attribute Url/],
+    // eslint-disable-next-line no-template-curly-in-string -- CloudFormation's Fn::Sub syntax
     ['a Sub of an unknown name', (m) => { m.Outputs.ApiUrl.Value = { 'Fn::Sub': 'https://${HttpAPI}.execute-api.${AWS::Region}.amazonaws.com' } }, /Fn::Sub references unknown \$\{HttpAPI\}/],
     ['an unknown condition', (m) => { m.Resources.AlarmEmailSubscription.Condition = 'HasEmail' }, /unknown condition HasEmail/],
     ['an esbuild option SAM ignores', (m) => { m.Resources.EvaluateFunction.Metadata.BuildProperties.Minified = true }, /BuildProperties\.Minified: not an esbuild property SAM understands/],
