@@ -1,6 +1,6 @@
 // ApiFunction: the whole Switchyard API (src/app.ts) behind API Gateway HTTP API, payload 2.0.
 // Everything up to app.ready() runs at module load, i.e. in Lambda's init phase; an invocation
-// only pays for its request.
+// only pays for its request. Queries parse as on the server (see http-handler.ts).
 //
 // Bootstrap on: every cold start seeds the environment registry (conditional puts, idempotent,
 // a few write units per cold start). The first admin is not created here: the template sets no
@@ -11,14 +11,14 @@
 // does not have. /openapi.json is served.
 import './call-sites.js' // first: before pino loads (see there)
 import Fastify from 'fastify'
-import awsLambdaFastify from '@fastify/aws-lambda'
 import switchyard from '../app.js'
 import { serverOptions } from '../core.js'
 import { appEnv } from './env.js'
+import { httpApiHandler } from './http-handler.js'
 
 const env = await appEnv(process.env)
 
 export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info'))
 await app.register(switchyard, { env, docsUi: false, bootstrap: true })
-export const handler = awsLambdaFastify(app)
+export const handler = httpApiHandler(app)
 await app.ready()

@@ -3,14 +3,14 @@
 // JWT secret, so it seeds nothing on start. Init happens at module load (Lambda's init phase).
 import './call-sites.js' // first: before pino loads (see there)
 import Fastify from 'fastify'
-import awsLambdaFastify from '@fastify/aws-lambda'
 import evaluateApp from '../evaluate-app.js'
 import { serverOptions } from '../core.js'
 import { appEnv } from './env.js'
+import { httpApiHandler } from './http-handler.js'
 
 const env = await appEnv(process.env)
 
 export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info'))
 await app.register(evaluateApp, { env })
-export const handler = awsLambdaFastify(app)
+export const handler = httpApiHandler(app)
 await app.ready()

@@ -25,6 +25,8 @@ export interface HttpRequest {
   method: string
   path: string
   query?: Record<string, string>
+  /** The query string exactly as the client sent it (instead of `query`). */
+  rawQuery?: string
   headers?: Record<string, string>
   body?: unknown
   /** Send the body base64-encoded (isBase64Encoded: true), as API Gateway does for binary media. */
@@ -46,7 +48,7 @@ export function httpEvent (req: HttpRequest): { event: HttpEvent; functionName: 
   if (hit === undefined) throw new Error(`template.yaml has no route for ${req.method} ${req.path}`)
   const base = fixture<Json & { headers: Record<string, string>; requestContext: Json & { http: Json } }>('http-api-v2.json')
   const text = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body)
-  const rawQueryString = new URLSearchParams(req.query ?? {}).toString()
+  const rawQueryString = req.rawQuery ?? new URLSearchParams(req.query ?? {}).toString()
   const headers: Record<string, string> = { ...base.headers }
   if (text === undefined) {
     delete headers['content-type']
@@ -73,10 +75,29 @@ export function httpEvent (req: HttpRequest): { event: HttpEvent; functionName: 
     },
     isBase64Encoded: req.base64 === true
   }
-  if (rawQueryString !== '') event.queryStringParameters = { ...req.query }
+  if (rawQueryString !== '') event.queryStringParameters = apiGatewayQueryParameters(rawQueryString)
   if (Object.keys(hit.pathParameters).length > 0) event.pathParameters = hit.pathParameters
   if (text !== undefined) event.body = req.base64 === true ? Buffer.from(text).toString('base64') : text
   return { event, functionName: hit.route.function }
+}
+
+/**
+ * `queryStringParameters` as API Gateway builds it from the raw query string (payload 2.0): keys
+ * and values percent-decoded, the values of a repeated key joined by commas.
+ */
+export function apiGatewayQueryParameters (raw: string): Record<string, string> {
+  const decode = (s: string) => {
+    try { return decodeURIComponent(s) } catch { return s }
+  }
+  const out: Record<string, string> = {}
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const key = decode(eq < 0 ? pair : pair.slice(0, eq))
+    const value = eq < 0 ? '' : decode(pair.slice(eq + 1))
+    out[key] = key in out ? `${out[key]},${value}` : value
+  }
+  return out
 }
 
 export interface SqsRecordDoc extends Json { messageId: string; body: string; attributes: Record<string, string> }

@@ -90,6 +90,39 @@ t.test('ApiFunction: create a flag, read it through a path parameter, list with 
   t.equal(anonymous.res.statusCode, 401)
 })
 
+t.test('the same query strings give the same answers through the Lambda handler and the server', async (t) => {
+  // The server: this very app on a real socket, so Fastify parses the query from the request line.
+  const address = await api.app.listen({ port: 0, host: '127.0.0.1' })
+  const headers = { authorization: `Bearer ${token}` }
+  const strip = (body: string) => body.replace(/"(requestId|instance)":"[^"]*"/g, '"$1":"-"')
+  const queries = [
+    'prefix=lambda%2Ccheckout', // an encoded comma: one value (issue 24: a 400 on Lambda before)
+    'prefix=lambda,checkout', // a raw comma: one value too
+    'prefix=lambda-check&limit=5',
+    'prefix=lambda%2Dcheck', // an encoded character in a value that matches
+    'prefix=a&prefix=b', // a repeated key: an array on both, refused by the schema on both
+    'limit=2,3',
+    'limit=abc',
+    'prefix=%E2%9C%93+x',
+    'prefix=',
+    'limit=1&unknown=x%2Cy'
+  ]
+  for (const raw of queries) {
+    const lambda = await invoke({ method: 'GET', path: '/features', rawQuery: raw, headers }, 'ApiFunction')
+    t.equal(lambda.event.rawQueryString, raw)
+    const server = await fetch(`${address}/features?${raw}`, { headers })
+    const serverBody = await server.text()
+    t.equal(lambda.res.statusCode, server.status, `?${raw}: status ${lambda.res.statusCode} on Lambda, ${server.status} on the server`)
+    t.equal(strip(lambda.res.body), strip(serverBody), `?${raw}: same body`)
+  }
+  const encodedComma = await invoke({ method: 'GET', path: '/features', rawQuery: 'prefix=a%2Cb', headers }, 'ApiFunction')
+  t.same(encodedComma.event.queryStringParameters, { prefix: 'a,b' }, 'API Gateway hands the function the decoded value')
+  t.equal(encodedComma.res.statusCode, 200, encodedComma.res.body)
+  t.same(encodedComma.json().items, [])
+  const match = await invoke({ method: 'GET', path: '/features', rawQuery: 'prefix=lambda%2Dcheck', headers }, 'ApiFunction')
+  t.same((match.json().items as Array<{ name: string }>).map((f) => f.name), ['lambda-checkout'])
+})
+
 t.test('ApiFunction: health reports both engines', async (t) => {
   const { event, res, json } = await invoke({ method: 'GET', path: '/health' }, 'ApiFunction')
   t.equal(event.routeKey, 'GET /health')
