@@ -1,7 +1,7 @@
 // API keys: decorates `fastify.apiKeys` (the repository) and fills the auth plugin's
 // `apiKeyVerifier` slot. Lookups are cached per process for a short TTL, so the evaluation hot
 // path costs no read per request; a revocation committed through this process drops the entry at
-// once (store.onCommit), other processes (other Lambda instances) stop accepting it within the TTL.
+// once (store.onCommitted), other processes (other Lambda instances) stop accepting it within the TTL.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createHash, timingSafeEqual } from 'node:crypto'
@@ -85,11 +85,11 @@ async function apiKeysPlugin (fastify: FastifyInstance, opts: ApiKeysPluginOptio
     refreshAhead: { withinMs: Math.floor(ttlMs * 0.5), load: async (keyId) => (await repo.getRecord(keyId)) ?? null },
     now: fastify.clock
   })
-  fastify.store.onCommit(function invalidateApiKeys (keys) {
+  fastify.store.onCommitted(function invalidateApiKeys ({ keys }) {
     for (const k of keys) if (k.PK.startsWith('APIKEY#')) cache.delete(k.PK.slice('APIKEY#'.length))
   })
   fastify.decorate('apiKeys', repo)
   fastify.decorate('apiKeyVerifier', createApiKeyVerifier(repo, cache))
 }
 
-export default fp(apiKeysPlugin, { name: 'api-keys', dependencies: ['repositories', 'auth'] })
+export default fp(apiKeysPlugin, { name: 'api-keys', dependencies: ['store', 'auth'] })

@@ -1,13 +1,13 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { createAuditPublisher } from '../src/workers/audit-publisher.js'
+import { createAuditPublisher, publishCommitted, type AuditPublisher } from '../src/audit/publisher.js'
 import { createSqsClient } from '../src/aws-sqs.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     sqs: SQSClient
-    auditPublisher: ReturnType<typeof createAuditPublisher>
+    auditPublisher: AuditPublisher
   }
 }
 
@@ -17,22 +17,20 @@ export interface AuditPublisherPluginOptions {
 }
 
 /**
- * The write side's SQS client and the audit publisher on it (the repositories call the publisher
- * after each committed change). Registered by the whole app only: the read-only evaluate surface
+ * The write side's SQS client and the audit publisher on it, which listens to the store's commits
+ * and sends their audit events. Registered by the whole app only: the read-only evaluate surface
  * has neither.
  */
 async function auditPublisherPlugin (fastify: FastifyInstance, opts: AuditPublisherPluginOptions) {
   const sqs = opts.sqs ?? createSqsClient(fastify.config)
   fastify.decorate('sqs', sqs)
-  fastify.decorate('auditPublisher', createAuditPublisher({
-    sqs,
-    queueUrl: fastify.config.AUDIT_QUEUE_URL,
-    log: fastify.log
-  }))
+  const publisher = createAuditPublisher({ sqs, queueUrl: fastify.config.AUDIT_QUEUE_URL, log: fastify.log })
+  fastify.decorate('auditPublisher', publisher)
+  fastify.store.onCommitted(publishCommitted(publisher))
   fastify.addHook('onClose', async () => {
     // Only destroy what this plugin created; an injected client belongs to the caller.
     if (opts.sqs === undefined) sqs.destroy()
   })
 }
 
-export default fp(auditPublisherPlugin, { name: 'audit-publisher', dependencies: ['config', 'repositories'] })
+export default fp(auditPublisherPlugin, { name: 'audit-publisher', dependencies: ['config', 'store'] })

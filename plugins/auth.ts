@@ -101,7 +101,8 @@ async function authPlugin (fastify: FastifyInstance) {
       if (!roles.includes(p.role)) throw forbidden(`This route requires role ${roles.join(' or ')}`)
       if (p.kind === 'user' && !roles.includes('CLIENT')) {
         // Admin routes are not the hot path: confirm the account still holds the role the token
-        // was issued for, so a demoted or deleted admin's token stops working at once.
+        // was issued for, so a demoted or deleted admin's token stops working at once. (Only the
+        // whole app has admin routes, and with them the users repository.)
         const user = await fastify.users.get(p.sub)
         if (user === undefined || user.role !== 'ADMIN' || user.roleVersion !== p.rv) throw unauthorized('Token no longer valid for this account; log in again')
       }
@@ -118,4 +119,4 @@ async function authPlugin (fastify: FastifyInstance) {
   })
 }
 
-export default fp(authPlugin, { name: 'auth', dependencies: ['config', 'repositories'] })
+export default fp(authPlugin, { name: 'auth', dependencies: ['config'] })

@@ -21,10 +21,10 @@ export function evaluationRateKey (p: Principal): string {
 }
 
 async function evaluatorPlugin (fastify: FastifyInstance) {
-  const evaluator = createEvaluator({ source: fastify.features, now: fastify.clock, ttlMs: fastify.config.EVAL_CACHE_TTL_MS })
+  const evaluator = createEvaluator({ source: fastify.definitions, now: fastify.clock, ttlMs: fastify.config.EVAL_CACHE_TTL_MS })
   // Read-your-writes within this process: a committed change to an environment item drops it
   // from the cache at once. Other processes (other Lambda instances) see it within the TTL.
-  fastify.store.onCommit(function invalidateCommitted (keys) {
+  fastify.store.onCommitted(function invalidateCommitted ({ keys }) {
     for (const k of keys) {
       if (k.PK.startsWith('ENVIRONMENT#') && k.SK.startsWith('ENV#')) {
         evaluator.invalidate(k.PK.slice('ENVIRONMENT#'.length), k.SK.slice('ENV#'.length))
@@ -45,4 +45,4 @@ async function evaluatorPlugin (fastify: FastifyInstance) {
   })
 }
 
-export default fp(evaluatorPlugin, { name: 'evaluator', dependencies: ['config', 'repositories'] })
+export default fp(evaluatorPlugin, { name: 'evaluator', dependencies: ['config', 'store'] })

@@ -8,7 +8,8 @@ import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
 import { toTargeting, enableAtOf, parseIfMatch, requireIfMatch, etag } from '../src/schemas/targeting.js'
 import { booleanVariants, type EnvTargeting, type FlagType } from '../src/domain/model.js'
 import { badRequest, notFound } from '../src/domain/errors.js'
-import type { FeatureWithEnvironments, WriteMeta } from '../src/repositories/feature-repository.js'
+import type { FeatureWithEnvironments } from '../src/repositories/feature-repository.js'
+import type { WriteMeta } from '../src/repositories/store.js'
 
 const SECURITY = [{ bearerAuth: [] }]
 

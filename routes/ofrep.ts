@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import {
   OfrepBulkEvaluationFailure, OfrepBulkEvaluationSuccess, OfrepConfiguration, OfrepEvaluationFailure,
   OfrepEvaluationRequest, OfrepEvaluationSuccess, OfrepFlagNotFound, OfrepFlagParams, OfrepHeaders, OfrepQuery,
@@ -23,7 +22,6 @@ import {
 import { problems } from '../src/schemas/common.js'
 import { forbidden } from '../src/domain/errors.js'
 import { ENV_NAME_PATTERN, FLAG_NAME_PATTERN, type EvaluationResult, type FlagDefinition } from '../src/domain/model.js'
-import { environmentKey } from '../src/repositories/keys.js'
 import { TtlLru } from '../src/evaluation/cache.js'
 import { replayPreReadBody } from '../src/pre-read-body.js'
 import { canonicalJson, contextKey, type EvaluatedFlag, type RenderedBulk } from '../src/evaluation/evaluator.js'
@@ -131,10 +129,7 @@ export default async function ofrepRoutes (app: FastifyInstance) {
   // Registered environments, for user tokens naming one (API keys were checked when created).
   const registered = new TtlLru<boolean>({ ttlMs: 60_000, maxEntries: 1_000, now: fastify.clock })
   async function environmentExists (env: string): Promise<boolean> {
-    const known = await registered.get(env, async () => {
-      const res = await fastify.store.doc.send(new GetCommand({ TableName: fastify.store.tableName, Key: environmentKey(env) }))
-      return res.Item !== undefined
-    })
+    const known = await registered.get(env, async () => await fastify.definitions.environmentExists(env))
     if (!known) registered.delete(env) // an environment registered a moment later must work at once
     return known
   }

@@ -10,9 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createDocumentClient } from '../src/aws.js'
-import { createStore } from '../src/repositories/store.js'
-import { createFeatureRepository } from '../src/repositories/feature-repository.js'
-import { createSegmentRepository } from '../src/repositories/segment-repository.js'
+import { createDefinitionReader } from '../src/repositories/definition-reader.js'
 import { ROOT, batchLoad, devDynamoEndpoint, machine, realisticFlag, round1, startServer, waitForQuiet, type ChildServer } from './bench-support.js'
 
 const { values: args } = parseArgs({
@@ -50,8 +48,7 @@ try {
   const names = flags.map((f) => f.name)
 
   client = createDocumentClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: endpoint })
-  const s = createStore({ doc: client, tableName: TABLE, now: Date.now, ids: { eventId: () => 'unused' } })
-  const features = createFeatureRepository(s, { segments: createSegmentRepository(s) })
+  const features = createDefinitionReader({ doc: client, tableName: TABLE })
 
   const shapes: Array<{ name: string; read: () => Promise<number> }> = [
     // All at once, as concurrent misses used to be read.

@@ -10,9 +10,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon, { type Client as CannonClient, type Options as CannonOptions, type Request as CannonRequest, type Result } from 'autocannon'
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { createDocumentClient } from '../src/aws.js'
-import { createStore } from '../src/repositories/store.js'
-import { createSegmentRepository } from '../src/repositories/segment-repository.js'
-import { createFeatureRepository } from '../src/repositories/feature-repository.js'
+import { createFeatureItems } from '../src/repositories/feature-items.js'
 import { featureKey } from '../src/repositories/keys.js'
 import type { EnvTargeting, FlagType, Rule, Serve, Variant } from '../src/domain/model.js'
 
@@ -331,15 +329,14 @@ export function realisticContext (u: number): Record<string, unknown> {
 
 /**
  * Write flags straight into the table (BatchWriteItem, 25 items a call) with the exact item
- * shapes of the feature repository (its `envItem`), for data sets too large to create through the
+ * shapes of the feature repository (feature-items.ts, `envItem`), for data sets too large to create through the
  * API in reasonable time. Bypasses the write path on purpose: no outbox, no audit, no cache
  * invalidation — load before the server has evaluated anything. Flags must not use segments.
  */
 export async function batchLoad (opts: { endpoint: string; tableName: string; flags: FlagBody[]; concurrency?: number }) {
   const doc = createDocumentClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: opts.endpoint })
   try {
-    const store = createStore({ doc, tableName: opts.tableName, now: Date.now, ids: { eventId: () => 'unused' } })
-    const features = createFeatureRepository(store, { segments: createSegmentRepository(store) })
+    const features = createFeatureItems(opts.tableName)
     const at = new Date().toISOString()
     const actor = 'bench-loader'
     const items: Record<string, unknown>[] = []

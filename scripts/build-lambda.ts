@@ -39,6 +39,8 @@ export interface FunctionBuild {
   imports: Array<{ path: string; kind: string }>
   /** Bundled package names (from node_modules). */
   packages: string[]
+  /** The repository's own source files in the bundle's module graph, relative to the root. */
+  sources: string[]
   layers: string[]
   ms: number
 }
@@ -241,6 +243,7 @@ export async function buildLambdas (opts: { outDir?: string; only?: string[]; te
     const ms = performance.now() - started
     const meta = result.metafile as Metafile
     const { externals, packages, imports } = checkBundle(name, fn, meta, layerContents)
+    const sources = Object.keys(meta.inputs).filter((i) => !i.includes('node_modules/')).map((i) => relative(ROOT, resolve(codeDir, i))).sort()
 
     const handler = String(props.Handler ?? '')
     const dot = handler.lastIndexOf('.')
@@ -269,6 +272,7 @@ export async function buildLambdas (opts: { outDir?: string; only?: string[]; te
       externals,
       imports,
       packages,
+      sources,
       layers: layerRefs(fn),
       ms
     }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import rateLimit from '@fastify/rate-limit'
 import { registerCore, type CoreOptions } from './core.js'
+import repositoriesPlugin from '../plugins/repositories.js'
 import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import bootstrapPlugin from '../plugins/bootstrap.js'
@@ -45,7 +46,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
       return key !== undefined ? `key:${key}` : `ip:${request.ip}`
     }
   })
-  // The write side: the SQS client and the audit publisher the repositories call after each commit.
+  // The write side: its repositories, and the SQS client and audit publisher that listen to commits.
+  await fastify.register(repositoriesPlugin)
   await fastify.register(auditPublisherPlugin, { sqs: opts.sqs })
   await fastify.register(swaggerPlugin, { ui: opts.docsUi })
   if (opts.bootstrap !== false) await fastify.register(bootstrapPlugin)

@@ -8,7 +8,7 @@ import securityHeadersPlugin from '../plugins/security-headers.js'
 import validationPlugin from '../plugins/validation.js'
 import errorHandlerPlugin, { sendProblem } from '../plugins/error-handler.js'
 import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
-import repositoriesPlugin, { type RepositoriesPluginOptions } from '../plugins/repositories.js'
+import storePlugin, { type StorePluginOptions } from '../plugins/store.js'
 import authPlugin from '../plugins/auth.js'
 import apiKeysPlugin from '../plugins/api-keys.js'
 import evaluatorPlugin from '../plugins/evaluator.js'
@@ -16,7 +16,7 @@ import { ProblemSchema } from './schemas/common.js'
 import { serviceUnavailable } from './domain/errors.js'
 import { sharedSerializerFactory } from './schema-compilers.js'
 
-export interface CoreOptions extends AwsPluginOptions, RepositoriesPluginOptions {
+export interface CoreOptions extends AwsPluginOptions, StorePluginOptions {
   env?: Record<string, string | undefined>
 }
 
@@ -56,10 +56,10 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
     exposeStatusRoute: false
   })
   await fastify.register(awsPlugin, { dynamo: opts.dynamo })
-  // readOnly (the evaluate surface): the repositories get no audit publisher to call. The write
-  // side's SQS client and audit publisher are registered by app.ts, not here, so that this file,
-  // which the EvaluateFunction bundles, does not import the SQS client.
-  await fastify.register(repositoriesPlugin, { now: opts.now, ids: opts.ids, readOnly: opts.readOnly })
+  // The store and the definitions reader only: the write side's repositories, SQS client and
+  // audit publisher are registered by app.ts, so that this file, which the EvaluateFunction
+  // bundles, imports none of them.
+  await fastify.register(storePlugin, { now: opts.now, ids: opts.ids })
   await fastify.register(authPlugin)
   await fastify.register(apiKeysPlugin)
   await fastify.register(evaluatorPlugin)

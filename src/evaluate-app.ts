@@ -1,7 +1,7 @@
-// The evaluation surface alone (EvaluateFunction on AWS): the shared core plugins plus the
-// evaluation routes, and nothing else on the hot path. Read-only: it never writes, so the core is
-// registered read-only, without app.ts's SQS client and audit publisher (neither built nor
-// bundled: a smaller cold start).
+// The evaluation surface alone (EvaluateFunction on AWS): the shared core plugins (the store and
+// the definitions reader, auth, API keys, the evaluator) plus the evaluation routes, and nothing
+// else on the hot path. Read-only: none of app.ts's write side (repositories, SQS client, audit
+// publisher) is built or bundled: a smaller cold start.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'
@@ -9,7 +9,7 @@ import evaluateRoutes from '../routes/evaluate.js'
 import ofrepRoutes from '../routes/ofrep.js'
 
 async function evaluateApp (fastify: FastifyInstance, opts: CoreOptions) {
-  await registerCore(fastify, { ...opts, readOnly: true })
+  await registerCore(fastify, opts)
   await fastify.register(evaluateRoutes, { prefix: '/features' })
   await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
 }

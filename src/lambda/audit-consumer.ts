@@ -3,7 +3,7 @@
 // response (FunctionResponseTypes: ReportBatchItemFailures), so only the messages it could not
 // persist come back, and after maxReceiveCount they land in the dead-letter queue.
 import { createWorkers } from '../workers/runtime.js'
-import type { SqsEvent, SqsBatchResponse } from '../workers/audit-consumer.js'
+import type { SqsEvent, SqsBatchResponse } from '../audit/consumer.js'
 import { workerConfig } from './env.js'
 import { createLogger } from './log.js'
 

@@ -2,7 +2,7 @@
 // same SQS-shaped event Lambda would, deleting what it reports as processed; and a timer for the
 // maintenance job. Both stop promptly on close().
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import type { SqsEvent, SqsBatchResponse } from '../workers/audit-consumer.js'
+import type { SqsEvent, SqsBatchResponse } from '../audit/consumer.js'
 
 export interface Poller { close(): Promise<void> }
 

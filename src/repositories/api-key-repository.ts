@@ -10,13 +10,12 @@
 //   - random: 32 bytes from the CSPRNG, base64url (43 characters, 256 bits).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
-import type { Store } from './store.js'
+import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
 import { apiKeyKey, apiKeyListKeys, environmentKey } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, notFound } from '../domain/errors.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
-import type { WriteMeta } from './feature-repository.js'
 
 export const API_KEY_SECRET_PREFIX = 'sy_'
 const SECRET_PATTERN = /^sy_([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)_([0-9a-f]{20})_([A-Za-z0-9_-]{43})$/

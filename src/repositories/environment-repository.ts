@@ -1,9 +1,8 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
-import type { Store } from './store.js'
+import type { Store, WriteMeta } from './store.js'
 import { environmentKey } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { conflict } from '../domain/errors.js'
-import type { WriteMeta } from './feature-repository.js'
 
 export interface Environment { name: string; description: string; createdAt: string; createdBy: string }
 

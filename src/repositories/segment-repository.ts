@@ -1,14 +1,14 @@
 // Reusable segments. Flags that use a segment hold a snapshot of it on their environment item
 // (so evaluation stays one GetItem); a SegmentRef item per (segment, flag, env) lets a segment
 // change refresh those snapshots in its own transaction, and blocks deleting a segment in use.
-import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
-import type { Store, WriteOp } from './store.js'
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { batchGetAll } from './batch-get.js'
+import type { Store, WriteMeta, WriteOp } from './store.js'
 import { segmentKey, segmentRefKey, featureEnvKey } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed } from '../domain/errors.js'
 import type { SegmentDefinition } from '../domain/model.js'
 import { validateSegment } from '../domain/validate-flag.js'
-import type { WriteMeta } from './feature-repository.js'
 
 export interface Segment extends SegmentDefinition {
   version: number
@@ -75,18 +75,10 @@ export function createSegmentRepository (store: Store) {
       return res.Item !== undefined ? toSegment(res.Item) : undefined
     },
 
+    /** Segments by key, strongly consistent (validation of a flag that uses them). */
     async getMany (keys: string[]): Promise<SegmentDefinition[]> {
-      const out: SegmentDefinition[] = []
-      for (let i = 0; i < keys.length; i += 100) {
-        let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100).map(segmentKey)
-        while (pending !== undefined && pending.length > 0) {
-          const res: { Responses?: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }> } =
-            await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }))
-          out.push(...(res.Responses?.[tableName] ?? []).map(toDefinition))
-          pending = res.UnprocessedKeys?.[tableName]?.Keys
-        }
-      }
-      return out
+      const found = await batchGetAll(doc, tableName, keys.map(segmentKey), { consistent: true, what: 'segment(s)' })
+      return found.map(toDefinition)
     },
 
     async list (): Promise<Segment[]> {

@@ -1,6 +1,7 @@
 // The write path of DESIGN.md §4: every state change is one TransactWriteItems holding the
-// changed items and an outbox item per audit event; after the commit the events are handed to
-// the publisher. A failed commit raises the error its failed condition stands for.
+// changed items and an outbox item per audit event. After the commit the store tells its commit
+// listeners (caches to invalidate, the audit publisher, webhooks) what was committed; it knows
+// none of them. A failed commit raises the error its failed condition stands for.
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
@@ -19,10 +20,29 @@ export interface WriteOp {
   onConditionFailed?: (current: Record<string, unknown> | undefined) => Error
 }
 
-export interface AuditPublisher {
-  /** Send committed events to the queue; failures are left to the outbox sweeper. */
-  publish(events: AuditEvent[]): Promise<void>
+/** Who writes and why: every repository write takes one. */
+export interface WriteMeta {
+  actor: string
+  requestId?: string
+  ifMatch?: number
+  /** Refuse (428) to replace an existing environment config: the caller sent no If-Match. */
+  createOnly?: boolean
 }
+
+export interface ItemKey { PK: string; SK: string }
+
+/** What one commit wrote: the keys of the items it changed and the audit events it holds. */
+export interface Committed {
+  keys: ItemKey[]
+  events: AuditEvent[]
+}
+
+/**
+ * Told of every commit, after it succeeded. A listener that returns a promise is awaited before
+ * the write answers (the audit publisher sends then, so a Lambda is not frozen mid-send); a
+ * listener's failure is logged, never the writer's: the change is committed.
+ */
+export type CommitListener = (committed: Committed) => void | Promise<void>
 
 export interface Store {
   doc: DynamoDBDocumentClient
@@ -30,16 +50,18 @@ export interface Store {
   now: Clock
   ids: IdGenerator
   commit(ops: WriteOp[], events: AuditEvent[]): Promise<void>
-  /** Called with the keys of every committed item, e.g. to invalidate caches. */
-  onCommit(listener: (keys: Array<{ PK: string; SK: string }>) => void): void
+  onCommitted(listener: CommitListener): void
 }
+
+export interface StoreLogger { error(obj: object, msg: string): void }
 
 export interface StoreOptions {
   doc: DynamoDBDocumentClient
   tableName: string
   now: Clock
   ids: IdGenerator
-  publisher?: AuditPublisher
+  /** Where a commit listener's failure is reported (default: console). */
+  log?: StoreLogger
   /** How long a committed event may wait for the consumer before the sweeper re-sends it. */
   sweepAgeMs?: number
 }
@@ -63,7 +85,9 @@ function throttled (err: unknown): boolean {
   return ((err as TransactionCanceledException).CancellationReasons ?? []).some((r) => r?.Code === 'ThrottlingError' || r?.Code === 'ProvisionedThroughputExceeded')
 }
 
-export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs = 30_000 }: StoreOptions): Store {
+export function createStore ({ doc, tableName, now, ids, log = consoleLogger, sweepAgeMs = 30_000 }: StoreOptions): Store {
+  const listeners: CommitListener[] = []
+
   /**
    * DynamoDB cancels a transaction whose item or index is throttled (reason ThrottlingError) with
    * a TransactionCanceledException, which the SDK's retry strategy does not retry: nothing was
@@ -114,18 +138,32 @@ export function createStore ({ doc, tableName, now, ids, publisher, sweepAgeMs =
       }
       throw err
     }
-    const keys = ops.map((o) => keyOf(o.item)).filter((k): k is { PK: string; SK: string } => k !== undefined)
-    for (const l of listeners) l(keys)
-    if (publisher !== undefined && events.length > 0) await publisher.publish(events)
+    await tell({ keys: ops.map((o) => keyOf(o.item)).filter((k): k is ItemKey => k !== undefined), events })
   }
-  const listeners = new Set<(keys: Array<{ PK: string; SK: string }>) => void>()
-  return { doc, tableName, now, ids, commit, onCommit: (l) => { listeners.add(l) } }
+
+  /** Synchronous listeners run in registration order before any asynchronous one is awaited. */
+  async function tell (committed: Committed): Promise<void> {
+    const pending: Array<Promise<void>> = []
+    for (const listener of listeners) {
+      try {
+        const result = listener(committed)
+        if (result !== undefined) pending.push(result.catch((err: unknown) => { log.error({ err }, 'commit listener failed') }))
+      } catch (err) {
+        log.error({ err }, 'commit listener failed')
+      }
+    }
+    await Promise.all(pending)
+  }
+
+  return { doc, tableName, now, ids, commit, onCommitted: (l) => { listeners.push(l) } }
 }
+
+const consoleLogger: StoreLogger = { error: (obj, msg) => { console.error(msg, obj) } }
 
 /** A Put/Update/Delete/ConditionCheck asks DynamoDB for the old item when its condition fails. */
 export const ALL_OLD = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }
 
-function keyOf (item: TransactItem): { PK: string; SK: string } | undefined {
+function keyOf (item: TransactItem): ItemKey | undefined {
   const k = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key
   return k !== undefined ? { PK: String(k.PK), SK: String(k.SK) } : undefined
 }

@@ -1,10 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
-import type { Store } from './store.js'
+import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
 import { userKey } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { conflict, notFound } from '../domain/errors.js'
-import type { WriteMeta } from './feature-repository.js'
 
 export type Role = 'ADMIN' | 'CLIENT'
 

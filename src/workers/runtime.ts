@@ -5,13 +5,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { Config } from '../config.js'
 import { createDocumentClient } from '../aws.js'
 import { createSqsClient } from '../aws-sqs.js'
-import { createAuditRepository } from '../repositories/audit-repository.js'
 import { createStore } from '../repositories/store.js'
-import { createSegmentRepository } from '../repositories/segment-repository.js'
-import { createFeatureRepository } from '../repositories/feature-repository.js'
-import { createAuditConsumer, type ConsumerLogger } from './audit-consumer.js'
-import { createAuditPublisher } from './audit-publisher.js'
-import { createOutboxSweeper } from './outbox-sweeper.js'
+import { createRepositories } from '../repositories/create-repositories.js'
+import { createDefinitionReader } from '../repositories/definition-reader.js'
+import { createAuditConsumer, type ConsumerLogger } from '../audit/consumer.js'
+import { createAuditPublisher, publishCommitted } from '../audit/publisher.js'
+import { createOutboxSweeper } from '../audit/outbox-sweeper.js'
 import { createScheduler } from './scheduler.js'
 import { v7 as uuidv7 } from 'uuid'
 
@@ -33,14 +32,13 @@ export function createWorkers (deps: WorkerDeps) {
   const doc = deps.dynamo ?? createDocumentClient(deps.config)
   const sqs = deps.sqs ?? createSqsClient(deps.config)
   const tableName = deps.config.TABLE_NAME
-  const audit = createAuditRepository({ doc, tableName })
+  const store = createStore({ doc, tableName, now, ids: { eventId: () => uuidv7() }, log: deps.log, sweepAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
+  const { audit, features } = createRepositories(store)
   const publisher = createAuditPublisher({ sqs, queueUrl: deps.config.AUDIT_QUEUE_URL, log: deps.log })
-  const store = createStore({ doc, tableName, now, ids: { eventId: () => uuidv7() }, publisher, sweepAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
-  const segments = createSegmentRepository(store)
-  const features = createFeatureRepository(store, { segments })
+  store.onCommitted(publishCommitted(publisher))
   const consume = createAuditConsumer({ audit, log: deps.log })
   const sweep = createOutboxSweeper({ audit, publishOrThrow: publisher.publishOrThrow, now, minAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
-  const schedule = createScheduler({ store, features, log: deps.log })
+  const schedule = createScheduler({ store, features, definitions: createDefinitionReader(store), log: deps.log })
   return {
     doc,
     sqs,

@@ -6,13 +6,14 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb'
 import { applySchedule } from '../domain/evaluate.js'
 import { SCHEDULER_ACTOR } from '../domain/audit.js'
 import type { FeatureRepository } from '../repositories/feature-repository.js'
+import type { DefinitionReader } from '../repositories/definition-reader.js'
 import type { Store } from '../repositories/store.js'
 import type { EnvTargeting } from '../domain/model.js'
 
 export interface SchedulerLogger { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
 
-export function createScheduler (deps: { store: Store; features: FeatureRepository; log: SchedulerLogger }) {
-  const { store, features } = deps
+export function createScheduler (deps: { store: Store; features: FeatureRepository; definitions: DefinitionReader; log: SchedulerLogger }) {
+  const { store, features, definitions } = deps
   return async function applyDueSchedules (): Promise<{ applied: number; failed: number }> {
     const now = store.now()
     const due = new Map<string, { flag: string; env: string }>()
@@ -33,7 +34,7 @@ export function createScheduler (deps: { store: Store; features: FeatureReposito
     let failed = 0
     for (const { flag, env } of due.values()) {
       try {
-        const def = await features.getDefinition(flag, env)
+        const def = await definitions.getDefinition(flag, env)
         if (def === undefined) continue
         const next = applySchedule(def, now)
         const targeting: EnvTargeting = {

@@ -4,7 +4,7 @@ import t from 'tap'
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs'
 import { build, eventually, startStack, ADMIN } from '../helper.js'
 import { startSqsPoller } from '../../src/local/workers.js'
-import type { SqsEvent } from '../../src/workers/audit-consumer.js'
+import type { SqsEvent } from '../../src/audit/consumer.js'
 import type { AuditRecord } from '../../src/repositories/audit-repository.js'
 
 function sqsEvent (messages: Message[]): SqsEvent {

@@ -11,7 +11,10 @@ import { createDocumentClient } from '../../src/aws.js'
 import { ensureTable } from '../../src/local/provision.js'
 import { createStore, type WriteOp } from '../../src/repositories/store.js'
 import { createSegmentRepository } from '../../src/repositories/segment-repository.js'
-import { BATCH_GET_ATTEMPTS, createFeatureRepository, VersionRace, type CreateFeatureInput } from '../../src/repositories/feature-repository.js'
+import { createFeatureRepository, type CreateFeatureInput } from '../../src/repositories/feature-repository.js'
+import { createFeatureItems, VersionRace } from '../../src/repositories/feature-items.js'
+import { createDefinitionReader } from '../../src/repositories/definition-reader.js'
+import { BATCH_GET_ATTEMPTS } from '../../src/repositories/batch-get.js'
 import { createUserRepository } from '../../src/repositories/user-repository.js'
 import { createEnvironmentRepository, DEFAULT_ENVIRONMENTS } from '../../src/repositories/environment-repository.js'
 import { createAuditRepository } from '../../src/repositories/audit-repository.js'
@@ -75,6 +78,8 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
   const store = createStore({ doc, tableName, now, ids: { eventId: () => uuidv7() } })
   const segments = createSegmentRepository(store)
   const features = createFeatureRepository(store, { segments })
+  const definitions = createDefinitionReader(store)
+  const featureItems = createFeatureItems(tableName)
   const users = createUserRepository(store)
   const environments = createEnvironmentRepository(store)
   const audit = createAuditRepository({ doc, tableName })
@@ -136,9 +141,9 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     const got = await features.get('alpha')
     t.same(Object.keys(got?.environments ?? {}).sort(), ['dev', 'prod'])
     t.equal(got?.environments.dev.enabled, true)
-    const def = await features.getDefinition('alpha', 'dev')
+    const def = await definitions.getDefinition('alpha', 'dev')
     t.match(def, { flag: 'alpha', environment: 'dev', type: 'boolean', enabled: true, version: 1, segments: {} })
-    const defs = await features.getDefinitions(['alpha', 'alpha', 'missing'], 'prod')
+    const defs = await definitions.getDefinitions(['alpha', 'alpha', 'missing'], 'prod')
     t.same([...defs.keys()], ['alpha'], 'BatchGet returns the existing definitions only')
   })
 
@@ -188,7 +193,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     const err = await doc.send(new TransactWriteCommand({
       TransactItems: [
         markerPut.item,
-        { ...features.bumpFeature('alpha', 99, at, ACTOR, 99).item }
+        { ...featureItems.bumpFeature('alpha', 99, at, ACTOR, 99).item }
       ]
     })).then(() => undefined, (e: unknown) => e)
     t.ok(err instanceof TransactionCanceledException || (err as Error | undefined)?.name === 'TransactionCanceledException', 'TransactionCanceledException')
@@ -200,11 +205,11 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
 
     // Through the store: existing item + If-Match → 412 naming the current version (read from
     // ALL_OLD); missing item → 404; no If-Match → the internal retry signal.
-    await expectError(t, store.commit([markerPut, features.bumpFeature('alpha', 99, at, ACTOR, 99)], []),
+    await expectError(t, store.commit([markerPut, featureItems.bumpFeature('alpha', 99, at, ACTOR, 99)], []),
       { statusCode: 412, message: /is at version 2, not 99/ })
-    await expectError(t, store.commit([markerPut, features.bumpFeature('ghost', 1, at, ACTOR, 1)], []),
+    await expectError(t, store.commit([markerPut, featureItems.bumpFeature('ghost', 1, at, ACTOR, 1)], []),
       { statusCode: 404, message: /Feature 'ghost' not found/ })
-    await expectError(t, store.commit([markerPut, features.bumpFeature('alpha', 99, at, ACTOR, undefined)], []), VersionRace)
+    await expectError(t, store.commit([markerPut, featureItems.bumpFeature('alpha', 99, at, ACTOR, undefined)], []), VersionRace)
     t.equal(await getItem(marker), undefined, 'the first item was never written')
     t.equal((await getItem(featureKey('alpha')))?.version, 2, 'version unchanged')
   })
@@ -261,7 +266,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
       const pages: string[][] = []
       let cursor: Record<string, unknown> | undefined
       for (let i = 0; i < 10; i++) {
-        const page = await features.listDefinitions('contract-gsi', { limit: 10, cursor })
+        const page = await definitions.listDefinitions('contract-gsi', { limit: 10, cursor })
         pages.push(page.items.map((d) => d.flag))
         for (const d of page.items) {
           if (d.environment !== 'contract-gsi' || d.type !== 'boolean' || d.variants.length !== 2) throw new Error(`incomplete definition ${JSON.stringify(d)}`)
@@ -273,7 +278,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     }, 'all 25 flags on GSI1')
     t.same(pages.map((p) => p.length), [10, 10, 5], 'three pages of at most 10')
     t.same(pages.flat(), names, 'GSI1SK order, each flag once, no other environment')
-    const first = await features.listDefinitions('contract-gsi', { limit: 10 })
+    const first = await definitions.listDefinitions('contract-gsi', { limit: 10 })
     t.same(Object.keys(first.cursor ?? {}).sort(), ['GSI1PK', 'GSI1SK', 'PK', 'SK'], 'the cursor is the index key plus the table key')
   })
 
@@ -294,7 +299,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     for (const env of ['dev', 'qa']) {
       t.match((await getItem(featureEnvKey('seg-user', env)))?.segments, { beta: { included: ['u1', 'u2'], excluded: ['u3'] } }, `${env} snapshot refreshed`)
     }
-    t.equal((await features.getDefinition('seg-user', 'qa'))?.segments.beta.included.length, 2, 'evaluation read sees the new segment')
+    t.equal((await definitions.getDefinition('seg-user', 'qa'))?.segments.beta.included.length, 2, 'evaluation read sees the new segment')
     await expectError(t, segments.update({ key: 'beta', included: [], excluded: [], rules: [] }, { ...meta, ifMatch: 1 }), { statusCode: 412 })
 
     await expectError(t, segments.delete('beta', meta), { statusCode: 409, message: /is used by/ })
@@ -346,7 +351,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     t.match(await outboxEvents('doomed', 'FEATURE_DELETED'), [{ before: { name: 'doomed', environments: { dev: {}, qa: {}, prod: {} } }, after: null }])
     t.equal(await features.get('doomed'), undefined)
     await expectError(t, features.delete('doomed', meta), { statusCode: 404 })
-    await eventually(async () => (await features.listDefinitions('qa', { limit: 100 })).items.every((d) => d.flag !== 'doomed') || undefined, 'GSI1 entry removed')
+    await eventually(async () => (await definitions.listDefinitions('qa', { limit: 100 })).items.every((d) => d.flag !== 'doomed') || undefined, 'GSI1 entry removed')
     await segments.delete('delta', meta)
 
     await features.create(flag('one-env', { dev: simpleTargeting(true), qa: simpleTargeting(true) }), meta)
@@ -430,7 +435,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
       qa: simpleTargeting(false)
     }), meta)
     const warnings: unknown[] = []
-    const applyDue = createScheduler({ store, features, log: { info () {}, warn (obj) { warnings.push(obj) } } })
+    const applyDue = createScheduler({ store, features, definitions, log: { info () {}, warn (obj) { warnings.push(obj) } } })
 
     t.same(await applyDue(), { applied: 0, failed: 0 }, 'nothing due yet')
     t.equal((await getItem(featureEnvKey('timed', 'dev')))?.enabled, false)
@@ -519,7 +524,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     const names = ['batch-a', 'batch-b', 'batch-c', 'batch-d']
     for (const n of names) await features.create(flag(n, { prod: simpleTargeting(false) }), meta)
     await features.putEnv('batch-c', 'prod', simpleTargeting(true), meta)
-    const read = await features.getDefinitions([...names, 'batch-missing'], 'prod', { consistent: true })
+    const read = await definitions.getDefinitions([...names, 'batch-missing'], 'prod', { consistent: true })
     t.same([...read.keys()].sort(), names, 'every existing flag, the missing one absent')
     t.equal(read.get('batch-c')?.enabled, true, 'the write just made is seen (ConsistentRead)')
 
@@ -541,13 +546,13 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
         }
       } as unknown as DynamoDBDocumentClient
     })
-    const slow = createFeatureRepository(partial(1), { segments })
+    const slow = createDefinitionReader(partial(1))
     const again = await slow.getDefinitions(names, 'prod', { consistent: true })
     t.same([...again.keys()].sort(), names, 'all four read')
     t.same(calls, [4, 3, 2, 1], 'each call asked again for what was left unprocessed')
 
     calls.length = 0
-    const stuck = createFeatureRepository(partial(0), { segments })
+    const stuck = createDefinitionReader(partial(0))
     await expectError(t, stuck.getDefinitions(names, 'prod'), { statusCode: 503, message: /left 4 flag\(s\) of 'prod' unread/ }, 'keys never processed')
     t.equal(calls.length, BATCH_GET_ATTEMPTS, `given up after ${BATCH_GET_ATTEMPTS} calls, with backoff between them`)
   })

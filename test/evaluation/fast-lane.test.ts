@@ -271,7 +271,7 @@ t.test('a request for a flag whose read is in flight waits for that read, then i
   const auth = { ...json, authorization: `Bearer ${key}` }
   const body = JSON.stringify({ feature: 'banner', environment: 'dev', context: { targetingKey: 'user-1' } })
   // Hold the fast server's reads of flag definitions until released, and see when one starts…
-  const features = fast.app.features as unknown as { getDefinition: (...args: unknown[]) => Promise<unknown> }
+  const features = fast.app.definitions as unknown as { getDefinition: (...args: unknown[]) => Promise<unknown> }
   const read = features.getDefinition
   let release!: () => void
   const gate = new Promise<void>((resolve) => { release = resolve })

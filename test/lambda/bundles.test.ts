@@ -58,6 +58,19 @@ t.test('the build: one bundle per function, bcrypt only where its layer is', asy
   t.same(fn('ApiFunction').layers, ['BcryptLayer'])
   t.same(fn('EvaluateFunction').externals, [], 'EvaluateFunction does not import bcrypt at all')
   t.notOk(fn('EvaluateFunction').packages.includes('@aws-sdk/client-sqs'), 'EvaluateFunction never writes: it does not bundle the SQS client')
+  // Read side and write side apart: the EvaluateFunction's module graph holds the definitions
+  // reader and the API keys, and none of the write side (repositories, flag validation, audit).
+  const evaluateSources = fn('EvaluateFunction').sources
+  for (const reader of ['src/repositories/definition-reader.ts', 'plugins/api-keys.ts', 'src/repositories/store.ts']) {
+    t.ok(evaluateSources.includes(reader), `EvaluateFunction bundles ${reader}`)
+  }
+  const writeSide = [
+    'src/repositories/feature-repository.ts', 'src/repositories/feature-items.ts', 'src/repositories/segment-repository.ts',
+    'src/repositories/user-repository.ts', 'src/repositories/environment-repository.ts', 'src/repositories/audit-repository.ts',
+    'src/repositories/create-repositories.ts', 'plugins/repositories.ts', 'src/domain/validate-flag.ts', 'plugins/audit-publisher.ts'
+  ]
+  t.same(evaluateSources.filter((s) => writeSide.includes(s) || s.startsWith('src/audit/')), [], 'EvaluateFunction carries no write-side code')
+  t.ok(fn('ApiFunction').sources.includes('src/repositories/feature-repository.ts'), 'the ApiFunction does (the check can see it)')
   t.ok(fn('EvaluateFunction').bytes <= 1.5 * 1024 * 1024, `EvaluateFunction is ${fn('EvaluateFunction').bytes} bytes minified (target <= 1.5 MB)`)
   const layer = built.layers.find((l) => l.name === 'BcryptLayer')
   t.same(layer?.packages, ['bcrypt', 'node-gyp-build'])

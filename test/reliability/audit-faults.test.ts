@@ -25,7 +25,7 @@ import { loadConfig } from '../../src/config.js'
 import { startLocalStack, type LocalStack } from '../../src/local/stack.js'
 import { startSqsPoller } from '../../src/local/workers.js'
 import { createWorkers, type Workers } from '../../src/workers/runtime.js'
-import type { SqsEvent, SqsBatchResponse } from '../../src/workers/audit-consumer.js'
+import type { SqsEvent, SqsBatchResponse } from '../../src/audit/consumer.js'
 import { faultySqs, kill9, scanAll, seededRandom, seedFrom, startChild, waitForOutput } from './support.js'
 
 const TABLE = 'switchyard-test'
