@@ -9,6 +9,8 @@ import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, type FieldError } from '../domain/errors.js'
 import type { EnvTargeting, FlagType, SegmentDefinition, Variant } from '../domain/model.js'
 import { validateFlag } from '../domain/validate-flag.js'
+import { applySchedule } from '../domain/evaluate.js'
+import { toDefinition } from './definition-reader.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import type { SegmentRepository } from './segment-repository.js'
 import {
@@ -277,6 +279,48 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
         if (ops.length > 99) throw conflict(`Feature '${name}' has too many environment items to delete in one transaction`)
         const event = buildAuditEvent({ subject: name, feature: name, action: 'FEATURE_DELETED', actor: meta.actor, before, after: null, requestId: meta.requestId }, ids, now)
         await store.commit(ops, [event])
+      })
+    },
+
+    /**
+     * Persist the scheduled changes of one environment that are due at `at` (the maintenance
+     * worker, actor system:scheduler). The environment item is read consistently and the change
+     * decided on it; the commit holds only if that item is still the one read (its version) and
+     * the flag's version is the one bumped. On a conflict it re-reads and decides again, so a
+     * schedule an admin cancelled or replaced meanwhile is not applied, a change to another
+     * environment does not stop it, and a second tick finds nothing due.
+     */
+    async applyDueSchedule (name: string, env: string, at: number, meta: WriteMeta): Promise<{ applied: boolean; version?: number }> {
+      return await withVersion(name, { ...meta, ifMatch: undefined }, async (item, expected) => {
+        const current = await getEnvItem(name, env)
+        if (current === undefined) return { applied: false }
+        const read = toDefinition(current)
+        const next = applySchedule(read, at)
+        if (next === read) return { applied: false }
+        const before = toEnvConfig(current)
+        const targeting = targetingOf(next)
+        const ts = new Date(now()).toISOString()
+        const version = expected + 1
+        const ops: WriteOp[] = [
+          items.bumpFeature(name, expected, ts, meta.actor, undefined),
+          {
+            item: {
+              Put: {
+                TableName: tableName,
+                Item: items.envItem(toFeature(item), env, targeting, read.segments, version, ts, meta.actor),
+                ConditionExpression: 'attribute_exists(PK) AND #v = :seen',
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':seen': read.version }
+              }
+            },
+            onConditionFailed: () => new VersionRace()
+          },
+          ...items.sideItemOps(name, env, before, targeting)
+        ]
+        const config: FeatureEnvConfig = { ...targeting, version, updatedAt: ts, updatedBy: meta.actor }
+        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_UPDATED', actor: meta.actor, before, after: config, requestId: meta.requestId }, ids, now)
+        await store.commit(items.foldRefCounts(ops), [event])
+        return { applied: true, version }
       })
     },
 

@@ -7,7 +7,6 @@ import { createDocumentClient } from '../aws.js'
 import { createSqsClient } from '../aws-sqs.js'
 import { createStore } from '../repositories/store.js'
 import { createRepositories } from '../repositories/create-repositories.js'
-import { createDefinitionReader } from '../repositories/definition-reader.js'
 import { createAuditConsumer, type ConsumerLogger } from '../audit/consumer.js'
 import { createAuditPublisher, publishCommitted } from '../audit/publisher.js'
 import { createOutboxSweeper } from '../audit/outbox-sweeper.js'
@@ -38,7 +37,7 @@ export function createWorkers (deps: WorkerDeps) {
   store.onCommitted(publishCommitted(publisher))
   const consume = createAuditConsumer({ audit, log: deps.log })
   const sweep = createOutboxSweeper({ audit, publishOrThrow: publisher.publishOrThrow, now, minAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
-  const schedule = createScheduler({ store, features, definitions: createDefinitionReader(store), log: deps.log })
+  const schedule = createScheduler({ store, features, log: deps.log })
   return {
     doc,
     sqs,

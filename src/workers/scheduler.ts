@@ -1,19 +1,19 @@
 // Persists due scheduled changes. Evaluation already applies them as a pure function of the
 // clock, so nothing waits on this worker for correctness; it records the change (audited as
 // system:scheduler) and empties the schedule. Finds due entries with a Query on the SCHEDULE
-// partition (sort key AT#{iso time}#…), never a Scan.
+// partition (sort key AT#{iso time}#…), never a Scan. Each environment is re-read and decided in
+// the repository (features.applyDueSchedule): an entry found here is only a hint that something
+// may be due, so a stale or duplicate hint (a cancelled schedule, a tick delivered twice) applies
+// nothing.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
-import { applySchedule } from '../domain/evaluate.js'
 import { SCHEDULER_ACTOR } from '../domain/audit.js'
 import type { FeatureRepository } from '../repositories/feature-repository.js'
-import type { DefinitionReader } from '../repositories/definition-reader.js'
 import type { Store } from '../repositories/store.js'
-import type { EnvTargeting } from '../domain/model.js'
 
 export interface SchedulerLogger { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
 
-export function createScheduler (deps: { store: Store; features: FeatureRepository; definitions: DefinitionReader; log: SchedulerLogger }) {
-  const { store, features, definitions } = deps
+export function createScheduler (deps: { store: Store; features: FeatureRepository; log: SchedulerLogger }) {
+  const { store, features } = deps
   return async function applyDueSchedules (): Promise<{ applied: number; failed: number }> {
     const now = store.now()
     const due = new Map<string, { flag: string; env: string }>()
@@ -34,21 +34,10 @@ export function createScheduler (deps: { store: Store; features: FeatureReposito
     let failed = 0
     for (const { flag, env } of due.values()) {
       try {
-        const def = await definitions.getDefinition(flag, env)
-        if (def === undefined) continue
-        const next = applySchedule(def, now)
-        const targeting: EnvTargeting = {
-          enabled: next.enabled,
-          offVariant: next.offVariant,
-          defaultServe: next.defaultServe,
-          targets: next.targets,
-          rules: next.rules,
-          prerequisites: next.prerequisites,
-          schedule: next.schedule
-        }
-        await features.putEnv(flag, env, targeting, { actor: SCHEDULER_ACTOR, ifMatch: undefined })
+        const outcome = await features.applyDueSchedule(flag, env, now, { actor: SCHEDULER_ACTOR })
+        if (!outcome.applied) continue
         applied++
-        deps.log.info({ flag, env }, 'scheduled change applied')
+        deps.log.info({ flag, env, version: outcome.version }, 'scheduled change applied')
       } catch (err) {
         failed++
         deps.log.warn({ err, flag, env }, 'scheduled change not applied; will retry on the next run')

@@ -435,7 +435,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
       qa: simpleTargeting(false)
     }), meta)
     const warnings: unknown[] = []
-    const applyDue = createScheduler({ store, features, definitions, log: { info () {}, warn (obj) { warnings.push(obj) } } })
+    const applyDue = createScheduler({ store, features, log: { info () {}, warn (obj) { warnings.push(obj) } } })
 
     t.same(await applyDue(), { applied: 0, failed: 0 }, 'nothing due yet')
     t.equal((await getItem(featureEnvKey('timed', 'dev')))?.enabled, false)
