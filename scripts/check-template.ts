@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url'
 import { loadTemplate } from './build-lambda.js'
 import { checkBuild, checkCrossReference, checkInfrastructure, collectCodeFacts } from './template/code-check.js'
 import type { Json } from './template/json.js'
+import { checkOperations } from './template/operations.js'
 import { httpApiRoutes } from './template/routes.js'
 import { checkSpecification } from './template/spec-check.js'
 
@@ -21,6 +22,7 @@ export { specification } from './template/cfn-spec.js'
 export { isIntrinsic } from './template/json.js'
 export { checkSpecification } from './template/spec-check.js'
 export { httpApiRoutes, matchRoutePath, samplePath, selectRoute, type HttpRoute } from './template/routes.js'
+export { checkOperations, NODE_RUNTIMES } from './template/operations.js'
 export { checkBuild, checkCrossReference, checkInfrastructure, collectCodeFacts, ENTRY_SURFACES, ENTRY_VARIABLES, type CodeFacts, type RouteTable, type Surface } from './template/code-check.js'
 
 export async function checkTemplate (opts: { template?: Json; build?: boolean } = {}): Promise<string[]> {
@@ -28,6 +30,7 @@ export async function checkTemplate (opts: { template?: Json; build?: boolean } 
   const problems = checkSpecification(template)
   problems.push(...checkCrossReference(template, await collectCodeFacts()))
   problems.push(...await checkInfrastructure(template))
+  problems.push(...await checkOperations(template))
   if (opts.build !== false) problems.push(...await checkBuild(template))
   return problems
 }
@@ -40,7 +43,7 @@ async function main () {
   }
   const template = await loadTemplate()
   const n = Object.keys(template.Resources as Json).length
-  process.stdout.write(`template.yaml: ${n} resources conform to the CloudFormation/SAM specification; ${httpApiRoutes(template).length} HttpApi routes reach every app route; config, table, queues and bundles agree with the code\n`)
+  process.stdout.write(`template.yaml: ${n} resources conform to the CloudFormation/SAM specification; ${httpApiRoutes(template).length} HttpApi routes reach every app route; config, table, queues and bundles agree with the code; ${n - Object.keys(template.Resources as Json).filter((k) => (template.Resources as Record<string, Json>)[k]!.Type !== 'AWS::CloudWatch::Alarm').length} alarms cover every function, queue, the API and the table, and reach AlarmTopic\n`)
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

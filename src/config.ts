@@ -19,6 +19,7 @@ export const ConfigSchema = Type.Object({
   BCRYPT_ROUNDS: Type.Integer({ default: 12, minimum: 4, maximum: 15 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   OUTBOX_SWEEP_AGE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ default: 0, minimum: 0, maximum: 36_500, description: 'Days an audit record lives before DynamoDB TTL deletes it; 0 keeps it forever' }),
   CORS_ORIGINS: Type.String({ default: '*', description: 'Comma-separated origins allowed by CORS, or *' }),
   EVAL_CACHE_TTL_MS: Type.Integer({ default: 5_000, minimum: 0 }),
   EVAL_FAST_LANE: Type.Boolean({ default: true, description: 'Long-running server only: answer cached evaluations in front of Fastify (src/fast-lane.ts)' }),

@@ -26,8 +26,14 @@ export function corsOrigin (setting: string): true | string[] {
   return origins.includes('*') ? true : origins
 }
 
-/** Response headers browsers may read (ETag for OFREP polling, Retry-After, Location). */
-export const CORS_EXPOSED_HEADERS = 'etag, retry-after, location'
+/** Response headers browsers may read (ETag for OFREP polling, Retry-After, Location, the request id). */
+export const CORS_EXPOSED_HEADERS = 'etag, retry-after, location, x-request-id'
+
+// On AWS, API Gateway's CorsConfiguration (template.yaml) answers instead of this plugin;
+// `npm run check:template` proves it has these same methods, headers and max age.
+export const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment', 'x-request-id']
+export const CORS_MAX_AGE_SECONDS = 600
 
 export async function registerCore (fastify: FastifyInstance, opts: CoreOptions): Promise<void> {
   await fastify.register(configPlugin, { env: opts.env })
@@ -38,10 +44,10 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   await fastify.register(securityHeadersPlugin)
   await fastify.register(cors, {
     origin: corsOrigin(fastify.config.CORS_ORIGINS),
-    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment'],
+    methods: CORS_METHODS,
+    allowedHeaders: CORS_ALLOWED_HEADERS,
     exposedHeaders: CORS_EXPOSED_HEADERS,
-    maxAge: 600
+    maxAge: CORS_MAX_AGE_SECONDS
   })
   // Shed load (503 + Retry-After) when the event loop is badly delayed, instead of timing out
   // every request. Utilization is not used: a busy, healthy server runs near 100 %.

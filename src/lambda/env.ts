@@ -84,7 +84,7 @@ export async function appEnv (env: Env, opts: { fetchSecret?: SecretFetcher } = 
 
 /** The part of the configuration the workers use; no JWT secret, no admin bootstrap. */
 export const WorkerConfigSchema = Type.Pick(ConfigSchema, [
-  'TABLE_NAME', 'AWS_REGION', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'LOG_LEVEL', 'OUTBOX_SWEEP_AGE_MS'
+  'TABLE_NAME', 'AWS_REGION', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'LOG_LEVEL', 'OUTBOX_SWEEP_AGE_MS', 'AUDIT_RETENTION_DAYS'
 ])
 export type LambdaWorkerConfig = Static<typeof WorkerConfigSchema>
 

@@ -16,14 +16,22 @@ export interface AuditRecord {
   requestId?: string
 }
 
-export function createAuditRepository ({ doc, tableName }: { doc: DynamoDBDocumentClient; tableName: string }) {
+/** The TTL attribute of audit records (template.yaml: Table.TimeToLiveSpecification). */
+export const AUDIT_EXPIRY_ATTRIBUTE = 'expiresAt'
+
+/**
+ * `retentionDays` > 0: each record carries expiresAt, its timestamp plus that many days in epoch
+ * seconds, and DynamoDB's TTL deletes it after then. 0 (the default): records live forever.
+ */
+export function createAuditRepository ({ doc, tableName, retentionDays = 0 }: { doc: DynamoDBDocumentClient; tableName: string; retentionDays?: number }) {
+  const expiry = (timestamp: string) => retentionDays > 0 ? { [AUDIT_EXPIRY_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + retentionDays * 86_400 } : {}
   return {
     /** Idempotent: a second delivery of the same event finds the record and writes nothing. */
     async put (event: AuditEvent): Promise<'created' | 'duplicate'> {
       try {
         await doc.send(new PutCommand({
           TableName: tableName,
-          Item: { ...auditKey(event.subject, event.timestamp, event.eventId), entity: 'AuditLog', ...event },
+          Item: { ...auditKey(event.subject, event.timestamp, event.eventId), entity: 'AuditLog', ...event, ...expiry(event.timestamp) },
           ConditionExpression: 'attribute_not_exists(PK)'
         }))
         return 'created'

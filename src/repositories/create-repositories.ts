@@ -7,14 +7,14 @@ import { createFeatureRepository } from './feature-repository.js'
 import { createSegmentRepository } from './segment-repository.js'
 import { createUserRepository } from './user-repository.js'
 
-export function createRepositories (store: Store) {
+export function createRepositories (store: Store, opts: { auditRetentionDays?: number } = {}) {
   const segments = createSegmentRepository(store)
   return {
     features: createFeatureRepository(store, { segments }),
     segments,
     users: createUserRepository(store),
     environments: createEnvironmentRepository(store),
-    audit: createAuditRepository({ doc: store.doc, tableName: store.tableName })
+    audit: createAuditRepository({ doc: store.doc, tableName: store.tableName, retentionDays: opts.auditRetentionDays })
   }
 }
 

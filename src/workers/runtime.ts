@@ -16,7 +16,7 @@ import { v7 as uuidv7 } from 'uuid'
 export interface WorkerLogger extends ConsumerLogger { warn(obj: object, msg: string): void }
 
 /** What the workers read from the config: no JWT secret, they never sign (see src/lambda/env.ts). */
-export type WorkerConfig = Pick<Config, 'TABLE_NAME' | 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'SQS_ENDPOINT' | 'AUDIT_QUEUE_URL' | 'OUTBOX_SWEEP_AGE_MS'>
+export type WorkerConfig = Pick<Config, 'TABLE_NAME' | 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'SQS_ENDPOINT' | 'AUDIT_QUEUE_URL' | 'OUTBOX_SWEEP_AGE_MS'> & Partial<Pick<Config, 'AUDIT_RETENTION_DAYS'>>
 
 export interface WorkerDeps {
   config: WorkerConfig
@@ -32,7 +32,7 @@ export function createWorkers (deps: WorkerDeps) {
   const sqs = deps.sqs ?? createSqsClient(deps.config)
   const tableName = deps.config.TABLE_NAME
   const store = createStore({ doc, tableName, now, ids: { eventId: () => uuidv7() }, log: deps.log, sweepAgeMs: deps.config.OUTBOX_SWEEP_AGE_MS })
-  const { audit, features } = createRepositories(store)
+  const { audit, features } = createRepositories(store, { auditRetentionDays: deps.config.AUDIT_RETENTION_DAYS })
   const publisher = createAuditPublisher({ sqs, queueUrl: deps.config.AUDIT_QUEUE_URL, log: deps.log })
   store.onCommitted(publishCommitted(publisher))
   const consume = createAuditConsumer({ audit, log: deps.log })

@@ -73,7 +73,7 @@ t.test('every route of the code is reachable, and the config the code needs is s
 
 t.test('the cross-reference catches a template that disagrees with the code', async (t) => {
   const cases: Array<[string, (m: Json) => void, RegExp]> = [
-    ['a route without an event', (m) => { delete m.Resources.ApiFunction.Properties.Events.Auth }, /route POST \/auth\/login \(api\) is not reachable/],
+    ['a route without an event', (m) => { delete m.Resources.ApiFunction.Properties.Events.Login }, /route POST \/auth\/login \(api\) is not reachable/],
     ['a route sent to a function that does not serve it', (m) => { m.Resources.EvaluateFunction.Properties.Events.Steal = { Type: 'HttpApi', Properties: { ApiId: { Ref: 'HttpApi' }, Method: 'GET', Path: '/features/{flag}' } } }, /route GET \/features\/:flag \(api\) is routed by "GET \/features\/\{flag\}" to EvaluateFunction, whose app \(evaluate\) does not serve it/],
     ['an event that reaches nothing', (m) => { m.Resources.ApiFunction.Properties.Events.Ghost = { Type: 'HttpApi', Properties: { ApiId: { Ref: 'HttpApi' }, Method: 'ANY', Path: '/ghosts/{proxy+}' } } }, /ApiFunction\.Events\.Ghost: "ANY \/ghosts\/\{proxy\+\}" reaches no route/],
     ['a required config value missing', (m) => { delete m.Globals.Function.Environment.Variables.AUDIT_QUEUE_URL }, /AuditConsumerFunction: the worker config requires AUDIT_QUEUE_URL/],
@@ -119,7 +119,7 @@ t.test('least privilege and the operational settings the design asks for', async
     t.same(r[fn].Properties.LoggingConfig, { LogGroup: { Ref: `${fn}Logs` } }, `${fn} logs to a group with retention`)
   }
   t.same(template.Globals.Function.Architectures, ['arm64'])
-  t.equal(template.Globals.Function.Runtime, 'nodejs22.x')
+  t.equal(template.Globals.Function.Runtime, 'nodejs24.x')
   t.equal(template.Globals.Function.Environment.Variables.NODE_OPTIONS, '--enable-source-maps')
   const table = r.Table.Properties
   t.match(table, { BillingMode: 'PAY_PER_REQUEST', DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, SSESpecification: { SSEEnabled: true } })
