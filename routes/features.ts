@@ -7,7 +7,7 @@ import {
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
 import { toTargeting, enableAtOf, parseIfMatch, requireIfMatch, etag } from '../src/schemas/targeting.js'
 import { booleanVariants, type EnvTargeting, type FlagType } from '../src/domain/model.js'
-import { badRequest, notFound } from '../src/domain/errors.js'
+import { AppError, badRequest, notFound } from '../src/domain/errors.js'
 import type { FeatureWithEnvironments } from '../src/repositories/feature-repository.js'
 import type { WriteMeta } from '../src/repositories/store.js'
 
@@ -27,6 +27,23 @@ function meta (request: FastifyRequest): WriteMeta {
 /** For changes to existing state: If-Match is required (428 without it). */
 function guarded (request: FastifyRequest, resource: string): WriteMeta {
   return { ...meta(request), ifMatch: requireIfMatch(request.headers['if-match'], resource) }
+}
+
+/**
+ * Flag validation names fields of the whole flag (`/environments/prod/rules/0/...`); a request
+ * that sets one environment answers with pointers into its own body (`/body/rules/0/...`), so a
+ * client can show each message beside the field that caused it.
+ */
+async function envErrorsInBody<T> (env: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    const prefix = `/environments/${env}`
+    const inside = (path: string) => path.startsWith(`${prefix}/`)
+    if (!(err instanceof AppError) || err.statusCode !== 400 || err.errors?.some((e) => inside(e.path)) !== true) throw err
+    const errors = err.errors.map((e) => ({ path: inside(e.path) ? `/body${e.path.slice(prefix.length)}` : e.path, message: e.message }))
+    throw badRequest(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors)
+  }
 }
 
 export default async function featureRoutes (app: FastifyInstance) {
@@ -138,7 +155,7 @@ export default async function featureRoutes (app: FastifyInstance) {
     // Without If-Match this can only create the environment's config, never replace one.
     const header = request.headers['if-match']
     const writeMeta: WriteMeta = header === undefined ? { ...meta(request), createOnly: true } : { ...meta(request), ifMatch: parseIfMatch(header) }
-    const { config, version } = await fastify.features.putEnv(flag, env, targeting, writeMeta)
+    const { config, version } = await envErrorsInBody(env, () => fastify.features.putEnv(flag, env, targeting, writeMeta))
     reply.header('etag', etag(version))
     return { feature: flag, environment: env, version, config: { ...config, enableAt: enableAtOf(config) } }
   })

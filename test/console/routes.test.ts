@@ -54,3 +54,19 @@ t.test('an unbuilt console says how to build it', async (t) => {
   t.equal(res.statusCode, 503)
   t.match(res.json().detail, /npm run build/)
 })
+
+t.test('PUT /features/{flag}/env/{env}: validation errors point into the request body', async (t) => {
+  const { app, loginAs } = await build(t)
+  const admin = await loginAs('ADMIN')
+  const created = await app.inject({ method: 'POST', url: '/features', headers: { authorization: admin }, payload: { name: 'regex-flag', environments: { prod: false } } })
+  t.equal(created.statusCode, 201)
+  const res = await app.inject({
+    method: 'PUT', url: '/features/regex-flag/env/prod', headers: { authorization: admin, 'if-match': '"1"' },
+    payload: { enabled: true, rules: [{ id: 'r', clauses: [{ attribute: 'email', operator: 'matches', values: ['([a-z'] }], serve: { variant: 'on' } }] }
+  })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().errors, [{ path: '/body/rules/0/clauses/0/values/0', message: /invalid regular expression/ }])
+  t.match(res.json().detail, /^\/body\/rules\/0\/clauses\/0\/values\/0: invalid regular expression/)
+  const flag = await app.inject({ url: '/features/regex-flag', headers: { authorization: admin } })
+  t.equal(flag.headers.etag, '"1"', 'nothing written')
+})
