@@ -1,4 +1,4 @@
-// npm run bench:lambda [-- --runs 21] [--node 22 | --node current | --node /path/to/node]
+// npm run bench:lambda [-- --runs 21] [--node 24 | --node current | --node /path/to/node]
 //
 // A benchmark, not a test. For each Lambda function: the bundle size (npm run build:lambda's
 // output, minified) and its cold init: a fresh `node` process imports the bundle, whose top level
@@ -13,8 +13,7 @@
 // JWT secret is passed as JWT_SECRET here; on AWS one GetSecretValue is added). ApiFunction's init
 // includes its bootstrap (four conditional PutItems seeding the environment registry) against a
 // local dynalite started by this script. Results go to bench-results/lambda.json.
-import { execFileSync, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -23,6 +22,7 @@ import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 import { ROOT, buildLambdas, esbuildOptions, formatBytes, loadTemplate, type FunctionBuild, type LambdaBuild } from './build-lambda.js'
 import { startLocalStack } from '../src/local/stack.js'
+import { resolveNode, runtimeMajor } from './runtime-node.js'
 
 const BARE_SOURCE = `
 import Fastify from 'fastify'
@@ -113,36 +113,15 @@ async function probe (work: string, target: Target, node: string): Promise<Sampl
   return { ...(JSON.parse(line.slice(7)) as { boot: number; init: number }), wall }
 }
 
-/**
- * The node that runs the probes. By default the major the template's Runtime names (nodejs22.x:
- * Node 22), whose newest binary is fetched once from the npm registry's node-<platform>-<arch>
- * package into node_modules/.cache; `--node 24` another major; `--node current` the node running
- * this script; `--node /path/to/node` that binary.
- */
-async function resolveNode (wanted: string): Promise<{ path: string; version: string }> {
-  let path = process.execPath
-  if (/^\d+$/.test(wanted)) {
-    const pkg = `node-${process.platform}-${process.arch}`
-    const cache = join(ROOT, 'node_modules', '.cache', 'switchyard-node', wanted)
-    path = join(cache, 'package', 'bin', 'node')
-    if (!existsSync(path)) {
-      process.stdout.write(`fetching ${pkg}@${wanted} from the npm registry into ${cache} ...\n`)
-      await mkdir(cache, { recursive: true })
-      const tarball = execFileSync('npm', ['pack', `${pkg}@${wanted}`, '--silent'], { cwd: cache, encoding: 'utf8' }).trim().split('\n').pop()!
-      execFileSync('tar', ['xzf', tarball], { cwd: cache })
-      await rm(join(cache, tarball))
-    }
-  } else if (wanted !== 'current') {
-    path = wanted
-  }
-  return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() }
-}
+// The node that runs the probes: by default the major the template's Runtime names (nodejs24.x:
+// Node 24, see runtime-node.ts); `--node 22` another major; `--node current` the node running this
+// script; `--node /path/to/node` that binary.
 
 async function main () {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '21' }, node: { type: 'string' } } })
   const runs = Math.max(20, Number(values.runs))
   const runtime = String(((await loadTemplate()).Globals as { Function?: { Runtime?: string } } | undefined)?.Function?.Runtime ?? '')
-  const node = await resolveNode(values.node ?? /^nodejs(\d+)\.x$/.exec(runtime)?.[1] ?? 'current')
+  const node = await resolveNode(values.node ?? await runtimeMajor() ?? 'current')
   const work = await mkdtemp(join(tmpdir(), 'switchyard-bench-lambda-'))
   const stack = await startLocalStack({ tableName: 'switchyard-bench' })
   try {
