@@ -48,7 +48,7 @@ export function createApiKeyVerifier (repo: Pick<ApiKeyRepository, 'getRecord'>,
     if (stored.length !== digest.length || !timingSafeEqual(stored, digest)) return null
     const principal: Principal | null = record.revokedAt !== undefined || record.environment !== environment
       ? null
-      : Object.freeze({ kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment })
+      : Object.freeze({ kind: 'apiKey', sub: `apikey:${record.id}`, role: 'CLIENT', keyId: record.id, environment: record.environment, keyKind: record.kind })
     verified.set(record, { secret: presented, principal })
     return principal
   }

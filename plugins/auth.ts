@@ -9,7 +9,7 @@ import type { Role } from '../src/repositories/user-repository.js'
 
 export type Principal =
   | { kind: 'user'; sub: string; role: Role; rv: number }
-  | { kind: 'apiKey'; sub: string; role: 'CLIENT'; keyId: string; environment: string }
+  | { kind: 'apiKey'; sub: string; role: 'CLIENT'; keyId: string; environment: string; keyKind: 'server' | 'client' }
 
 export interface TokenPayload { sub: string; role: Role; rv: number }
 

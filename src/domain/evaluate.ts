@@ -44,7 +44,7 @@ import type {
   Clause, EvaluationContext, EvaluationResult, FlagDefinition, Prerequisite, Reason, Rule,
   ScheduledChange, Serve, Variant, ErrorCode
 } from './model.js'
-import { ROLLOUT_TOTAL } from './model.js'
+import { ROLLOUT_TOTAL } from './constants.js'
 import { murmur3Prefix, murmur3_x86_32_after, type Murmur3Prefix } from './murmur3.js'
 import {
   attributeGetter, compileClause, explainClause, parseIsoDateTime,

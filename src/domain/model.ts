@@ -1,13 +1,14 @@
 // The flag model shared by the engine, the repositories and the routes. TypeBox schemas are
 // plain JSON Schema objects (no I/O), so the domain can own them and the HTTP layer reuses them.
 import { Type, type Static } from '@sinclair/typebox'
+import { OPERATORS, ROLLOUT_TOTAL } from './constants.js'
 
 export const FLAG_NAME_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$'
 export const ENV_NAME_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$'
 export const VARIANT_KEY_PATTERN = '^[A-Za-z0-9_.-]{1,64}$'
 export const SEGMENT_KEY_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$'
 
-export const ROLLOUT_TOTAL = 100_000
+export { ROLLOUT_TOTAL, OPERATORS } from './constants.js'
 
 export const FlagName = Type.String({
   pattern: FLAG_NAME_PATTERN,
@@ -36,13 +37,6 @@ export const Variant = Type.Object(
 )
 export type Variant = Static<typeof Variant>
 
-export const OPERATORS = [
-  'in', 'contains', 'startsWith', 'endsWith', 'matches',
-  'lt', 'lte', 'gt', 'gte', 'eq',
-  'before', 'after',
-  'semverEq', 'semverLt', 'semverLte', 'semverGt', 'semverGte',
-  'exists', 'segmentMatch'
-] as const
 export type Operator = (typeof OPERATORS)[number]
 
 export const Clause = Type.Object(

@@ -40,7 +40,7 @@
  *   evaluation such a clause matches nobody).
  */
 import type { Clause, EvaluationContext, Operator, SegmentDefinition } from './model.js'
-import { OPERATORS } from './model.js'
+import { OPERATORS } from './constants.js'
 import { compareSemver, parseSemver, type SemVer } from './semver.js'
 
 export type ClauseMatcher = (ctx: EvaluationContext) => boolean

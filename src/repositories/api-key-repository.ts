@@ -21,11 +21,23 @@ export const API_KEY_SECRET_PREFIX = 'sy_'
 const SECRET_PATTERN = /^sy_([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)_([0-9a-f]{20})_([A-Za-z0-9_-]{43})$/
 const KEY_ID_PATTERN = /^[0-9a-f]{20}$/
 
+/**
+ * `client`: evaluation results only (`/features/evaluate`, OFREP), safe to ship in a browser.
+ * `server`: also downloads its environment's rules (`/sdk/v1/*`) for in-process evaluation.
+ * Keys created before kinds existed have no `kind` attribute and are `client`.
+ */
+export type ApiKeyKind = 'server' | 'client'
+
+export function kindOf (item: { kind?: unknown }): ApiKeyKind {
+  return item.kind === 'server' ? 'server' : 'client'
+}
+
 /** What the API shows about a key; never the secret or its digest. */
 export interface ApiKey {
   id: string
   name: string
   environment: string
+  kind: ApiKeyKind
   role: 'CLIENT'
   createdAt: string
   createdBy: string
@@ -65,7 +77,7 @@ export function secretMatches (record: Pick<ApiKeyRecord, 'digest'>, secret: str
 }
 
 export function publicApiKey (r: ApiKeyRecord | (ApiKey & Record<string, unknown>)): ApiKey {
-  const out: ApiKey = { id: r.id, name: r.name, environment: r.environment, role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy }
+  const out: ApiKey = { id: r.id, name: r.name, environment: r.environment, kind: kindOf(r), role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy }
   if (typeof r.revokedAt === 'string') out.revokedAt = r.revokedAt
   if (typeof r.revokedBy === 'string') out.revokedBy = r.revokedBy
   return out
@@ -74,7 +86,7 @@ export function publicApiKey (r: ApiKeyRecord | (ApiKey & Record<string, unknown
 /** Built field by field, not by spreading publicApiKey's result: see toDefinition (feature-repository.ts). */
 function toRecord (item: Record<string, unknown>): ApiKeyRecord {
   const r = item as unknown as ApiKeyRecord
-  const out: ApiKeyRecord = { id: r.id, name: r.name, environment: r.environment, role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy, digest: String(item.digest) }
+  const out: ApiKeyRecord = { id: r.id, name: r.name, environment: r.environment, kind: kindOf(r), role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy, digest: String(item.digest) }
   if (typeof r.revokedAt === 'string') out.revokedAt = r.revokedAt
   if (typeof r.revokedBy === 'string') out.revokedBy = r.revokedBy
   return out
@@ -97,11 +109,11 @@ export function createApiKeyRepository (store: Store, opts: ApiKeyRepositoryOpti
 
   return {
     /** Create a key for a registered environment; the only time the secret exists in clear. */
-    async create (input: { name: string; environment: string }, meta: WriteMeta): Promise<CreatedApiKey> {
+    async create (input: { name: string; environment: string; kind?: ApiKeyKind }, meta: WriteMeta): Promise<CreatedApiKey> {
       const at = now()
       const id = newKeyId(at)
       const secret = `${API_KEY_SECRET_PREFIX}${input.environment}_${id}_${random(32).toString('base64url')}`
-      const key: ApiKey = { id, name: input.name, environment: input.environment, role: 'CLIENT', createdAt: new Date(at).toISOString(), createdBy: meta.actor }
+      const key: ApiKey = { id, name: input.name, environment: input.environment, kind: input.kind ?? 'client', role: 'CLIENT', createdAt: new Date(at).toISOString(), createdBy: meta.actor }
       const event = buildAuditEvent({
         subject: `apikey:${id}`, environment: input.environment, action: 'API_KEY_CREATED', actor: meta.actor, before: null, after: key, requestId: meta.requestId
       }, ids, now)

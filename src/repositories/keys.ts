@@ -17,3 +17,5 @@ export const segmentKey = (key: string) => ({ PK: 'SEGMENTS', SK: `SEGMENT#${key
 export const segmentRefKey = (segment: string, flag: string, env: string) => ({ PK: `SEGMENT#${segment}`, SK: `REF#${flag}#${env}` })
 export const scheduleKey = (at: string, flag: string, env: string, id: string) =>
   ({ PK: 'SCHEDULE', SK: `AT#${at}#${flag}#${env}#${id}` })
+/** One per environment: bumped in the transaction of every change to one of its flag configs. */
+export const envRevisionKey = (env: string) => ({ PK: `ENVREV#${env}`, SK: 'REVISION' })

@@ -8,6 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AuditEvent, Clock, IdGenerator } from '../domain/audit.js'
 import { outboxKey } from './keys.js'
 import { AppError, badRequest, serviceUnavailable } from '../domain/errors.js'
+import { revisionUpdates, touchedEnvironments } from './env-revision.js'
 
 /** DynamoDB's limit on the items of one TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100
@@ -108,8 +109,11 @@ export function createStore ({ doc, tableName, now, ids, log = consoleLogger, sw
 
   async function commit (ops: WriteOp[], events: AuditEvent[]): Promise<void> {
     const createdAt = now()
+    const touched = touchedEnvironments(ops.filter((o) => o.item.ConditionCheck === undefined).map((o) => keyOf(o.item)).filter((k): k is { PK: string; SK: string } => k !== undefined))
     const items: TransactItem[] = [
       ...ops.map((o) => o.item),
+      // The environment revision items (env-revision.ts), in the same transaction as the change.
+      ...revisionUpdates(tableName, touched, createdAt),
       ...events.map((e) => ({
         Put: { TableName: tableName, Item: outboxItem(e, createdAt, sweepAgeMs), ConditionExpression: 'attribute_not_exists(PK)' }
       }))
@@ -138,7 +142,8 @@ export function createStore ({ doc, tableName, now, ids, log = consoleLogger, sw
       }
       throw err
     }
-    await tell({ keys: ops.map((o) => keyOf(o.item)).filter((k): k is ItemKey => k !== undefined), events })
+    const revisionKeys = revisionUpdates(tableName, touched, createdAt).map((u) => u.Update.Key as unknown as ItemKey)
+    await tell({ keys: [...ops.map((o) => keyOf(o.item)).filter((k): k is ItemKey => k !== undefined), ...revisionKeys], events })
   }
 
   /** Synchronous listeners run in registration order before any asynchronous one is awaited. */

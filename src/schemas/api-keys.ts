@@ -1,10 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { EnvName } from '../domain/model.js'
 
+export const ApiKeyKind = Type.Union([Type.Literal('server'), Type.Literal('client')], {
+  description: '`client`: evaluation results only (safe in a browser). `server`: may also download the rules of its environment (GET /sdk/v1/flags) for in-process evaluation. Keys created before kinds existed are `client`.'
+})
+
 export const ApiKeySchema = Type.Object({
   id: Type.String({ description: 'Public id of the key (part of the secret); use it to revoke' }),
   name: Type.String(),
   environment: Type.String({ description: 'The only environment this key can evaluate in' }),
+  kind: ApiKeyKind,
   role: Type.Literal('CLIENT', { description: 'API keys can only evaluate flags' }),
   createdAt: Type.String({ format: 'date-time' }),
   createdBy: Type.String(),
@@ -15,14 +20,16 @@ export type ApiKeySchema = Static<typeof ApiKeySchema>
 
 export const CreateApiKeyBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100, description: 'What the key is for, e.g. "checkout-service"' }),
-  environment: EnvName
-}, { additionalProperties: false, examples: [{ name: 'checkout-service', environment: 'prod' }] })
+  environment: EnvName,
+  kind: Type.Optional(Type.Union([Type.Literal('server'), Type.Literal('client')], { default: 'client', description: 'Chosen at creation, never changed; default `client`' }))
+}, { additionalProperties: false, examples: [{ name: 'checkout-service', environment: 'prod' }, { name: 'checkout-backend', environment: 'prod', kind: 'server' }] })
 export type CreateApiKeyBody = Static<typeof CreateApiKeyBody>
 
 export const CreatedApiKeySchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   environment: Type.String(),
+  kind: ApiKeyKind,
   role: Type.Literal('CLIENT'),
   createdAt: Type.String({ format: 'date-time' }),
   createdBy: Type.String(),

@@ -12,7 +12,7 @@ const RANDOM = 'A'.repeat(40) + 'b_-'
 const SECRET = `sy_prod_${ID}_${RANDOM}`
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex')
 const record = (extra: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
-  id: ID, name: 'svc', environment: 'prod', role: 'CLIENT', createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'admin@example.com', digest: digest(SECRET), ...extra
+  id: ID, name: 'svc', environment: 'prod', kind: 'client', role: 'CLIENT', createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'admin@example.com', digest: digest(SECRET), ...extra
 })
 
 function setup (stored: ApiKeyRecord | undefined) {
@@ -26,7 +26,7 @@ t.test('a valid secret: read once, then answered from the cache with the same pr
   const { verifier, reads } = setup(record())
   t.equal(verifier.verifyCached(SECRET), undefined, 'nothing cached yet: the caller must read')
   const first = await verifier.verify(SECRET)
-  t.same(first, { kind: 'apiKey', sub: `apikey:${ID}`, role: 'CLIENT', keyId: ID, environment: 'prod' })
+  t.same(first, { kind: 'apiKey', sub: `apikey:${ID}`, role: 'CLIENT', keyId: ID, environment: 'prod', keyKind: 'client' })
   t.equal(verifier.verifyCached(SECRET), first, 'the verified principal is reused')
   t.equal(await verifier.verify(SECRET), first)
   t.same(reads, [ID], 'one read')
