@@ -23,6 +23,7 @@ async function swaggerPlugin (fastify: FastifyInstance, opts: { ui?: boolean }) 
         { name: 'features', description: 'Flags and their per-environment targeting (ADMIN writes)' },
         { name: 'evaluation', description: 'Evaluate flags for a context' },
         { name: 'ofrep', description: 'OpenFeature Remote Evaluation Protocol' },
+        { name: 'sdk', description: 'Rules download and change stream for in-process providers (server API keys)' },
         { name: 'environments', description: 'The environment registry' },
         { name: 'segments', description: 'Reusable audiences' },
         { name: 'audit', description: 'Audit history' },

@@ -21,6 +21,7 @@ import ofrepRoutes from '../routes/ofrep.js'
 import segmentRoutes from '../routes/segments.js'
 import explainRoutes from '../routes/explain.js'
 import consoleRoutes from '../routes/console.js'
+import sdkRoutes from '../routes/sdk.js'
 
 export interface AppOptions extends CoreOptions {
   /** Seed environments and the ADMIN_EMAIL account on ready (default true). */
@@ -64,6 +65,9 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(apiKeyRoutes, { prefix: '/api-keys' })
   await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
   await fastify.register(consoleRoutes, { prefix: '/console', dir: opts.consoleDir })
+  // The rules for in-process providers, and their change stream (this app is the long-running
+  // server; on AWS the template routes /sdk/v1/flags to the EvaluateFunction and no stream).
+  await fastify.register(sdkRoutes, { prefix: '/sdk/v1', stream: true })
 }
 
 export default fp(app, { name: 'switchyard' })

@@ -1,0 +1,149 @@
+// In-process evaluation support (DESIGN.md §8, docs/OPENFEATURE.md): GET /sdk/v1/flags sends a
+// server API key's environment rules in the sync format, GET /sdk/v1/stream (long-running
+// server only: an HTTP API on Lambda cannot hold a response open) announces each committed change.
+// Only a `server` API key gets the rules: client keys, user tokens and keys of other
+// environments are refused (401/403 problem+json) — the rules name users and attributes a
+// browser must not see.
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { OutgoingHttpHeaders } from 'node:http'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { forbidden, unauthorized } from '../src/domain/errors.js'
+import { problems } from '../src/schemas/common.js'
+import { EventStreamSchema, NotModified, SyncDocumentSchema, SyncQuery } from '../src/schemas/sdk.js'
+import { chooseEncoding, createSnapshotService, etagMatches } from '../src/sync/snapshots.js'
+import { createChangeFeed, type ChangeEvent } from '../src/sync/change-feed.js'
+import { presentedCredential } from '../plugins/auth.js'
+
+export interface SdkRoutesOptions {
+  /** Serve GET /stream (the long-running server; not the Lambda surfaces). Default false. */
+  stream?: boolean
+  /** See src/sync/snapshots.ts (default 5 s). */
+  settleMs?: number
+  /** How often watched environments are re-checked for other processes' changes (default 1 s). */
+  pollMs?: number
+  /** Heartbeat period of open streams (default 15 s); each heartbeat also re-verifies the key. */
+  heartbeatMs?: number
+}
+
+const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearerAuth: [] }]
+
+/** onRequest, after authenticate: a non-revoked `server` key of the environment asked for. */
+function requireServerKey (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const p = request.user
+  if (p === undefined || p === null) return done(unauthorized())
+  if (p.kind !== 'apiKey') return done(forbidden('The rules are only sent to server API keys; a user token evaluates through /features/evaluate or OFREP'))
+  if (p.keyKind !== 'server') return done(forbidden('This is a client API key: it may evaluate flags but not download their rules. Create an API key with kind "server" for in-process evaluation'))
+  const asked = (request.query as { environment?: string } | undefined)?.environment
+  if (asked !== undefined && asked !== p.environment) return done(forbidden(`This API key is for '${p.environment}', not '${asked}'`))
+  done()
+}
+
+function environmentOf (request: FastifyRequest): string {
+  const p = request.user
+  if (p.kind !== 'apiKey') throw forbidden()
+  return p.environment
+}
+
+function sse (data: unknown, id?: number): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}data: ${JSON.stringify(data)}\n\n`
+}
+
+export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOptions) {
+  const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  const snapshots = createSnapshotService({
+    doc: fastify.store.doc, tableName: fastify.store.tableName, source: fastify.features, now: fastify.clock, settleMs: opts.settleMs
+  })
+
+  fastify.get('/flags', {
+    onRequest: [fastify.authenticate, requireServerKey, fastify.evaluationRateLimit],
+    schema: {
+      tags: ['sdk'],
+      summary: 'The rules of the API key\'s environment, for in-process evaluation (server API keys only; ETag, 304, gzip/br)',
+      security: SECURITY,
+      querystring: SyncQuery,
+      response: { 200: SyncDocumentSchema, 304: NotModified, ...problems(400, 401, 403, 429, 503) }
+    }
+  }, async function syncFlags (request, reply) {
+    const env = environmentOf(request)
+    const current = await snapshots.revision(env)
+    // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
+    reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
+    if (etagMatches(request.headers['if-none-match'], current.etag)) return await reply.code(304).send(null)
+    const doc = await snapshots.render(env, current)
+    const encoding = chooseEncoding(request.headers['accept-encoding'])
+    const body = await doc.encoded(encoding)
+    if (encoding !== 'identity') reply.header('content-encoding', encoding)
+    // The rendered bytes as they are (a Buffer is never re-serialized).
+    return await (reply as FastifyReply).type('application/json; charset=utf-8').send(body)
+  })
+
+  if (opts.stream !== true) return
+
+  const feed = createChangeFeed({
+    revision: snapshots.revision,
+    onCommit: fastify.store.onCommit,
+    pollMs: opts.pollMs,
+    heartbeatMs: opts.heartbeatMs,
+    onError: (err, env) => { fastify.log.warn({ err, env }, 'sdk change feed: revision check failed') }
+  })
+  const open = new Set<() => void>()
+  // Streams never hold the drain: they end (cleanly, after a last message) before the server
+  // waits for its connections to finish.
+  fastify.addHook('preClose', function endStreams (done) {
+    for (const end of [...open]) end()
+    feed.close()
+    done()
+  })
+
+  fastify.get('/stream', {
+    onRequest: [fastify.authenticate, requireServerKey, fastify.evaluationRateLimit],
+    schema: {
+      tags: ['sdk'],
+      summary: 'Server-sent events: one message per committed change of the API key\'s environment, with the new ETag (long-running server only)',
+      security: SECURITY,
+      querystring: SyncQuery,
+      response: { 200: EventStreamSchema, ...problems(400, 401, 403, 429) }
+    }
+  }, async function syncStream (request, reply) {
+    const env = environmentOf(request)
+    const credential = presentedCredential(request.headers)
+    const current = await snapshots.revision(env)
+    reply.hijack()
+    const res = reply.raw
+    // A stream is idle between messages by design: no socket timeout may cut it.
+    request.raw.socket.setTimeout(0)
+    res.writeHead(200, {
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no'
+    })
+    res.write(`retry: 2000\n\n${sse({ type: 'hello', etag: current.etag, revision: current.rev.revision })}`)
+
+    let ended = false
+    function end (last?: unknown): void {
+      if (ended) return
+      ended = true
+      open.delete(shutdown)
+      unsubscribe()
+      if (last !== undefined) res.write(sse(last))
+      res.end()
+    }
+    const unsubscribe = feed.subscribe(env, { etag: current.etag, revision: current.rev.revision }, {
+      change (e: ChangeEvent) {
+        res.write(sse({ type: 'refetchEvaluation', etag: e.etag, lastModified: Math.floor(e.changedAt / 1000), revision: e.revision, flags: e.flags }, e.revision))
+      },
+      heartbeat (etag: string) {
+        res.write(sse({ type: 'heartbeat', etag }))
+        // A key revoked (anywhere) while its stream is open: the stream ends within a heartbeat
+        // (plus the key cache's TTL); the reconnect is refused with 401.
+        if (credential?.kind === 'apiKey') {
+          void fastify.apiKeyVerifier?.verify(credential.secret).then((p) => { if (p === undefined) end({ type: 'error', status: 401, detail: 'API key revoked' }) }, () => {})
+        }
+      }
+    })
+    function shutdown (): void { end({ type: 'shutdown' }) }
+    open.add(shutdown)
+    request.raw.on('close', () => { end() })
+  })
+}
