@@ -32,6 +32,11 @@ export interface AppOptions extends CoreOptions {
   sqs?: SQSClient
   /** The built console directory (default: dist/console, see routes/console.ts). */
   consoleDir?: string
+  /**
+   * Serve GET /sdk/v1/stream (default false): only a long-running server can hold responses
+   * open (src/local/dev.ts turns it on); an HTTP API in front of Lambda cannot.
+   */
+  sdkStream?: boolean
 }
 
 async function app (fastify: FastifyInstance, opts: AppOptions) {
@@ -65,9 +70,9 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   await fastify.register(apiKeyRoutes, { prefix: '/api-keys' })
   await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
   await fastify.register(consoleRoutes, { prefix: '/console', dir: opts.consoleDir })
-  // The rules for in-process providers, and their change stream (this app is the long-running
-  // server; on AWS the template routes /sdk/v1/flags to the EvaluateFunction and no stream).
-  await fastify.register(sdkRoutes, { prefix: '/sdk/v1', stream: true })
+  // The rules for in-process providers, and on the long-running server their change stream
+  // (on AWS the template routes /sdk/v1/flags to the EvaluateFunction).
+  await fastify.register(sdkRoutes, { prefix: '/sdk/v1', stream: opts.sdkStream === true })
 }
 
 export default fp(app, { name: 'switchyard' })

@@ -67,7 +67,7 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
       ...serverOptions(config.LOG_LEVEL),
       serverFactory: (handler) => createServer((req, res) => { (lane ?? handler)(req, res) })
     })
-    await server.register(app, { env })
+    await server.register(app, { env, sdkStream: true })
     closers.push(() => server.close())
     const workers = createWorkers({ config, log: server.log.child({ worker: 'audit' }) })
     closers.push(async () => { workers.destroy() })

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { build, expectProblem, ADMIN } from '../helper.js'
 
-type Access = 'public' | 'reader' | 'admin'
+type Access = 'public' | 'reader' | 'admin' | 'apiKey'
 interface Row { method: string; route: string; url: string; access: Access; body?: unknown; headers?: Record<string, string> }
 
 // Concrete requests are chosen so an allowed caller gets a non-auth answer (2xx or a 4xx such as
@@ -25,6 +25,8 @@ const ROWS: Row[] = [
   { method: 'POST', route: '/ofrep/v1/evaluate/flags/:key', url: '/ofrep/v1/evaluate/flags/matrix-flag', access: 'reader', body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'dev' } },
   { method: 'POST', route: '/ofrep/v1/evaluate/flags', url: '/ofrep/v1/evaluate/flags', access: 'reader', body: { context: { targetingKey: 'u' } }, headers: { 'x-environment': 'dev' } },
   { method: 'GET', route: '/ofrep/v1/configuration', url: '/ofrep/v1/configuration', access: 'reader' },
+  // The rules go to server API keys only (test/sdk/sync-endpoint.test.ts): every user token is refused.
+  { method: 'GET', route: '/sdk/v1/flags', url: '/sdk/v1/flags', access: 'apiKey' },
 
   { method: 'POST', route: '/features', url: '/features', access: 'admin', body: { name: 'matrix-created', environments: { dev: true } } },
   { method: 'PATCH', route: '/features/:flag', url: '/features/matrix-flag', access: 'admin', body: { description: 'patched' }, headers: ANY },
@@ -93,7 +95,7 @@ t.test('role matrix', async (t) => {
   t.test('CLIENT', async (t) => {
     for (const row of ROWS) {
       const res = await send(row, client)
-      if (row.access === 'admin') {
+      if (row.access === 'admin' || row.access === 'apiKey') {
         expectProblem(t, res, 403, `${row.method} ${row.route}`)
       } else if (row.route !== '/auth/signup') {
         t.ok(res.statusCode !== 401 && res.statusCode !== 403 && res.statusCode < 500, `${row.method} ${row.route} allowed: ${res.statusCode} ${res.body.slice(0, 200)}`)
@@ -106,6 +108,10 @@ t.test('role matrix', async (t) => {
     for (const row of ROWS) {
       if (row.route === '/auth/signup') continue
       const res = await send(row, admin)
+      if (row.access === 'apiKey') {
+        expectProblem(t, res, 403, `${row.method} ${row.route}`)
+        continue
+      }
       t.ok(res.statusCode !== 401 && res.statusCode !== 403 && res.statusCode < 500, `${row.method} ${row.route} allowed: ${res.statusCode} ${res.body.slice(0, 200)}`)
     }
     t.equal((await app.inject({ method: 'GET', url: '/features/matrix-victim', headers: { authorization: admin } })).statusCode, 404, 'the admin delete went through')
