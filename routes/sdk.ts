@@ -51,7 +51,7 @@ function sse (data: unknown, id?: number): string {
 export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOptions) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
   const snapshots = createSnapshotService({
-    doc: fastify.store.doc, tableName: fastify.store.tableName, source: fastify.features, now: fastify.clock, settleMs: opts.settleMs
+    doc: fastify.store.doc, tableName: fastify.store.tableName, source: fastify.definitions, now: fastify.clock, settleMs: opts.settleMs
   })
 
   fastify.get('/flags', {
@@ -81,7 +81,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
 
   const feed = createChangeFeed({
     revision: snapshots.revision,
-    onCommit: fastify.store.onCommit,
+    onCommit: (listener) => { fastify.store.onCommitted(({ keys }) => { listener(keys) }) },
     pollMs: opts.pollMs,
     heartbeatMs: opts.heartbeatMs,
     onError: (err, env) => { fastify.log.warn({ err, env }, 'sdk change feed: revision check failed') }
