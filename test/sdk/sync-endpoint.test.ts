@@ -33,7 +33,9 @@ t.test('the sync endpoint', async (t) => {
     variants: [{ key: 'old', value: 'old' }, { key: 'new', value: 'new' }],
     environments: {
       dev: {
-        enabled: true, offVariant: 'old', defaultServe: { variant: 'old' },
+        enabled: true,
+        offVariant: 'old',
+        defaultServe: { variant: 'old' },
         rules: [{ id: 'staff', clauses: [{ attribute: 'targetingKey', operator: 'segmentMatch', values: ['staff'] }], serve: { variant: 'new' } }],
         schedule: [{ id: 'launch', at: '2026-03-02T00:00:00Z', change: { defaultServe: { variant: 'new' } } }]
       },
