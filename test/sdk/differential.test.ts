@@ -8,6 +8,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { build } from '../helper.js'
 import { SwitchyardProvider } from '../../src/sdk/provider.js'
+import type { EvaluationContext } from '@openfeature/server-sdk'
 import { OPERATORS } from '../../src/domain/model.js'
 import type { Clause, Rule, Serve } from '../../src/domain/model.js'
 
@@ -131,7 +132,7 @@ t.test('provider vs POST /features/evaluate: 10 000 generated cases', async (t) 
     while (next < cases.length) {
       const c = cases[next++]
       const res = await api('POST', '/features/evaluate', { feature: c.flag, environment: 'dev', context: c.context }, { 'x-api-key': key })
-      const mine = provider.evaluate(c.flag, c.context)
+      const mine = provider.evaluate(c.flag, c.context as EvaluationContext)
       if (res.status === 404) {
         if (mine.errorCode !== 'FLAG_NOT_FOUND') { mismatches++; t.fail(`${c.flag}: server 404, provider ${JSON.stringify(mine)}`) }
         continue
