@@ -12,7 +12,46 @@ interface DbType { type: string; element?: DbType; types?: DbType[]; reference?:
 interface DbProperty { type: DbType; required?: boolean }
 interface DbTypeDefinition { $id: string; name: string; properties: Record<string, DbProperty> }
 interface DbResource extends DbTypeDefinition { cloudFormationType: string; attributes: Record<string, unknown> }
-interface Db { schema: { resource: { entities: DbResource[] }; typeDefinition: { entities: DbTypeDefinition[] } } }
+interface DbMetric { $id: string; namespace: string; name: string }
+interface DbDimensionSet { $id: string; dimensions: Array<{ name: string }> }
+interface Db {
+  schema: {
+    resource: { entities: DbResource[] }
+    typeDefinition: { entities: DbTypeDefinition[] }
+    metric: { entities: DbMetric[] }
+    dimensionSet: { entities: DbDimensionSet[] }
+    usesDimensionSet: { forward: Record<string, Array<{ $id: string }>> }
+  }
+}
+
+let db: Db | undefined
+
+function database (): Db {
+  if (db !== undefined) return db
+  const require = createRequire(import.meta.url)
+  const file = join(dirname(require.resolve('@aws-cdk/aws-service-spec/package.json')), 'db.json.gz')
+  db = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Db
+  return db
+}
+
+let metrics: Map<string, string[][]> | undefined
+
+/**
+ * The CloudWatch metrics AWS services publish, from the same database: "<namespace> <metric>" →
+ * the dimension name sets it is published with (each sorted).
+ */
+export function metricSpecification (): Map<string, string[][]> {
+  if (metrics !== undefined) return metrics
+  const { metric, dimensionSet, usesDimensionSet } = database().schema
+  const sets = new Map(dimensionSet.entities.map((d) => [d.$id, d.dimensions.map((x) => x.name).sort()]))
+  metrics = new Map()
+  for (const m of metric.entities) {
+    const key = `${m.namespace} ${m.name}`
+    const own = (usesDimensionSet.forward[m.$id] ?? []).map((r) => sets.get(r.$id) ?? [])
+    metrics.set(key, [...(metrics.get(key) ?? []), ...own])
+  }
+  return metrics
+}
 
 const PRIMITIVES: Record<string, string> = { string: 'String', integer: 'Integer', number: 'Double', boolean: 'Boolean', json: 'Json', 'date-time': 'Timestamp' }
 
@@ -60,9 +99,7 @@ let cached: Specification | undefined
 /** The CloudFormation specification with the SAM types replaced by SAM_SPEC. */
 export function specification (): Specification {
   if (cached !== undefined) return cached
-  const require = createRequire(import.meta.url)
-  const file = join(dirname(require.resolve('@aws-cdk/aws-service-spec/package.json')), 'db.json.gz')
-  const db = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Db
+  const db = database()
   // Entities are stored as lists; references name their $id.
   const definitions = new Map(db.schema.typeDefinition.entities.map((d) => [d.$id, d]))
   const resourceTypes: Record<string, TypeSpec> = {}

@@ -1,9 +1,11 @@
 // The specification check: every resource of the template against the CloudFormation resource
 // specification (cfn-spec.ts) and, for the SAM types, against SAM_SPEC (sam-spec.ts). Unknown
 // resource types and properties, missing required properties, wrong primitive types, and
-// !Ref / !GetAtt / !Sub / Condition / DependsOn targets that do not exist.
+// !Ref / !GetAtt / !Sub / Condition / DependsOn targets that do not exist; alarms on metrics AWS does
+// not publish (metric-check.ts).
 import { SAM_ESBUILD_PROPERTIES } from '../build-lambda.js'
 import { specification } from './cfn-spec.js'
+import { checkAlarmMetrics } from './metric-check.js'
 import { isIntrinsic, isObject, type Json } from './json.js'
 import { EVENT_TYPES, GLOBALS, type PropSpec, type Specification } from './sam-spec.js'
 
@@ -330,5 +332,6 @@ export function checkSpecification (template: Json): string[] {
     }
   }
   checkReferences(template, problems)
+  problems.push(...checkAlarmMetrics(template))
   return problems
 }

@@ -40,7 +40,10 @@ t.test('the specification check catches what CloudFormation or SAM would reject'
     ['a malformed IAM statement', (m) => { m.Resources.EvaluateFunction.Properties.Policies[0].Statement[0].Effect = 'Permit' }, /Effect: must be Allow or Deny/],
     ['an unknown event source type', (m) => { m.Resources.MaintenanceFunction.Properties.Events.EveryMinute.Type = 'Cron' }, /unknown or unsupported event source type "Cron"/],
     ['a parameter default outside its allowed values', (m) => { m.Parameters.LogLevel.Default = 'verbose' }, /Parameters\.LogLevel\.Default: verbose is not among its AllowedValues/],
-    ['an output without a value', (m) => { m.Outputs.ApiUrl = { Description: 'x' } }, /Outputs\.ApiUrl: missing Value/]
+    ['an output without a value', (m) => { m.Outputs.ApiUrl = { Description: 'x' } }, /Outputs\.ApiUrl: missing Value/],
+    ['an alarm on a metric the service does not publish', (m) => { m.Resources.Api5xxAlarm.Properties.MetricName = '5xxErrors' }, /Api5xxAlarm\.Properties: AWS\/ApiGateway publishes no metric 5xxErrors/],
+    ['an alarm on dimensions the metric is not published with', (m) => { m.Resources.AuditQueueAgeAlarm.Properties.Dimensions = [{ Name: 'QueueUrl', Value: { Ref: 'AuditQueue' } }] }, /AWS\/SQS ApproximateAgeOfOldestMessage is not published with dimensions \[QueueUrl\] \(it is with: \[QueueName\]\)/],
+    ['a metric-math alarm on an index metric without its table', (m) => { m.Resources.TableThrottleAlarm.Properties.Metrics[3].MetricStat.Metric.Dimensions.shift() }, /Metrics\[3\]\.MetricStat\.Metric: AWS\/DynamoDB ReadThrottleEvents is not published with dimensions \[GlobalSecondaryIndexName\]/]
   ]
   for (const [what, change, expected] of cases) {
     const problems = checkSpecification(mutate(change))
