@@ -25,11 +25,11 @@ export default function JsonEditor ({ id, describedBy, value, onChange }: { id: 
   }
   const lines = text.split('\n').length
   return (
-    <div class="json-editor">
+    <div class='json-editor'>
       <textarea id={id} aria-describedby={describedBy} aria-invalid={problem !== null} spellcheck={false} rows={Math.min(16, Math.max(3, lines))} value={text} onInput={(e) => edit(e.currentTarget.value)} />
-      <div class="row">
-        <button type="button" disabled={problem !== null} onClick={() => setText(JSON.stringify(JSON.parse(text), null, 2))}>Format</button>
-        {problem !== null && <span class="field-error" role="alert">{`Not JSON (${problem})`}</span>}
+      <div class='row'>
+        <button type='button' disabled={problem !== null} onClick={() => setText(JSON.stringify(JSON.parse(text), null, 2))}>Format</button>
+        {problem !== null && <span class='field-error' role='alert'>{`Not JSON (${problem})`}</span>}
       </div>
     </div>
   )

@@ -12,7 +12,7 @@ function flatten (value: unknown, path: string, out: Map<string, string>) {
     if (value.length === 0) out.set(path, '[]')
   } else if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([k]) => !IGNORED.has(k))
-    if (entries.length === 0) out.set(path, '{}')
+    if (entries.length === 0 && path !== '') out.set(path, '{}')
     for (const [k, v] of entries) flatten(v, path === '' ? k : `${path}.${k}`, out)
   } else if (value !== undefined) {
     out.set(path === '' ? '(value)' : path, JSON.stringify(value))
@@ -22,8 +22,9 @@ function flatten (value: unknown, path: string, out: Map<string, string>) {
 export function diff (before: unknown, after: unknown): DiffLine[] {
   const a = new Map<string, string>()
   const b = new Map<string, string>()
-  flatten(before ?? {}, '', a)
-  flatten(after ?? {}, '', b)
+  // null before a creation and after a deletion: every field is added, or removed.
+  if (before !== null && before !== undefined) flatten(before, '', a)
+  if (after !== null && after !== undefined) flatten(after, '', b)
   const lines: DiffLine[] = []
   for (const [path, v] of a) {
     const w = b.get(path)
@@ -36,16 +37,16 @@ export function diff (before: unknown, after: unknown): DiffLine[] {
 
 export function DiffView ({ before, after, label }: { before: unknown; after: unknown; label?: string }) {
   const lines = diff(before, after)
-  if (lines.length === 0) return <p class="muted">No visible change.</p>
+  if (lines.length === 0) return <p class='muted'>No visible change.</p>
   return (
-    <table class="diff" aria-label={label ?? 'Changes'}>
-      <thead><tr><th scope="col">Field</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
+    <table class='diff' aria-label={label ?? 'Changes'}>
+      <thead><tr><th scope='col'>Field</th><th scope='col'>Before</th><th scope='col'>After</th></tr></thead>
       <tbody>
         {lines.map((l) => (
           <tr key={l.path} class={l.kind}>
-            <th scope="row"><code>{l.path}</code></th>
-            <td>{l.before !== undefined ? <del>{l.before}</del> : <span class="muted">—</span>}</td>
-            <td>{l.after !== undefined ? <ins>{l.after}</ins> : <span class="muted">removed</span>}</td>
+            <th scope='row'><code>{l.path}</code></th>
+            <td>{l.before !== undefined ? <del>{l.before}</del> : <span class='muted'>—</span>}</td>
+            <td>{l.after !== undefined ? <ins>{l.after}</ins> : <span class='muted'>removed</span>}</td>
           </tr>
         ))}
       </tbody>

@@ -9,6 +9,6 @@ export function lazy<P extends object> (load: () => Promise<ComponentType<P>>): 
     useEffect(() => {
       if (C === undefined) void load().then((c) => { loaded = c; setC(() => c) })
     }, [])
-    return C === undefined ? <span class="muted" role="status">Loading editor…</span> : <C {...props} />
+    return C === undefined ? <span class='muted' role='status'>Loading editor…</span> : <C {...props} />
   }
 }

@@ -35,28 +35,28 @@ function Shell () {
   const environments = envs.data
   const flag = /^\/flags\/([^/]+)(?:\/(settings|why|history))?$/.exec(path)
   let page
-  if (environments === undefined) page = envs.error !== null ? <ErrorBanner error={envs.error} /> : <Loading what="environments" />
+  if (environments === undefined) page = envs.error !== null ? <ErrorBanner error={envs.error} /> : <Loading what='environments' />
   else if (path === '/' || path === '/flags') page = <FlagsPage environments={environments} />
   else if (flag !== null) page = <FlagPage key={flag[1]} name={decodeURIComponent(flag[1])} tab={flag[2] ?? ''} environments={environments} />
   else if (path === '/segments') page = <SegmentsPage />
-  else if (path === '/environments') page = <EnvironmentsPage environments={environments} onChange={envs.reload} />
+  else if (path === '/environments') page = <EnvironmentsPage environments={environments} onChange={() => envs.reload()} />
   else if (path === '/api-keys' && admin) page = <ApiKeysPage environments={environments} />
   else if (path === '/users' && admin) page = <UsersPage />
   else page = <p>Nothing here. <a href={href('/flags')}>Back to the flags</a>.</p>
   return (
     <>
-      <a class="skip" href="#main">Skip to content</a>
-      <header class="top">
-        <a class="brand" href={href('/flags')}><span class="logo" aria-hidden="true">⇄</span> Switchyard</a>
-        <nav aria-label="Main">
+      <a class='skip' href='#main'>Skip to content</a>
+      <header class='top'>
+        <a class='brand' href={href('/flags')}><span class='logo' aria-hidden='true'>⇄</span> Switchyard</a>
+        <nav aria-label='Main'>
           {nav.filter(([, , show]) => show).map(([p, label]) => <a key={p} href={href(p)} aria-current={path === p || (p === '/flags' && path.startsWith('/flags')) ? 'page' : undefined}>{label}</a>)}
         </nav>
-        <div class="who">
-          <span>{s.email}</span><span class="badge">{s.role}</span>
-          <button type="button" onClick={() => { signOut(); navigate('/flags', true) }}>Sign out</button>
+        <div class='who'>
+          <span>{s.email}</span><span class='badge'>{s.role}</span>
+          <button type='button' onClick={() => { signOut(); navigate('/flags', true) }}>Sign out</button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>{page}</main>
+      <main id='main' tabIndex={-1}>{page}</main>
     </>
   )
 }

@@ -13,31 +13,33 @@ export function Field ({ label, errors, hint, children }: { label: string; error
     <div class={has ? 'field invalid' : 'field'}>
       <label for={id}>{label}</label>
       {children(id, describedBy)}
-      {hint !== undefined && <small id={hintId} class="hint">{hint}</small>}
-      {has && <p id={errId} class="field-error" role="alert">{errors.join('; ')}</p>}
+      {hint !== undefined && <small id={hintId} class='hint'>{hint}</small>}
+      {has && <p id={errId} class='field-error' role='alert'>{errors.join('; ')}</p>}
     </div>
   )
 }
 
 export function ErrorBanner ({ error, title }: { error: unknown; title?: string }) {
   if (error === null || error === undefined) return null
-  return <div class="banner error" role="alert">{title !== undefined && <strong>{title} </strong>}{message(error)}</div>
+  return <div class='banner error' role='alert'>{title !== undefined && <strong>{title} </strong>}{message(error)}</div>
 }
 
 export function Notice ({ children }: { children: ComponentChildren }) {
-  return <div class="banner info" role="status">{children}</div>
+  return <div class='banner info' role='status'>{children}</div>
 }
 
 export function Loading ({ what }: { what: string }) {
-  return <p class="muted" role="status" aria-live="polite">Loading {what}…</p>
+  return <p class='muted' role='status' aria-live='polite'>Loading {what}…</p>
 }
 
 /** An on/off switch (a button with role=switch) that says what it controls. */
 export function Toggle ({ checked, label, onChange, disabled }: { checked: boolean; label: string; onChange?: (v: boolean) => void; disabled?: boolean }) {
   return (
-    <button type="button" role="switch" aria-checked={checked} aria-label={label} class="switch" disabled={disabled}
-      onClick={() => onChange?.(!checked)}>
-      <span class="knob" aria-hidden="true" />
+    <button
+      type='button' role='switch' aria-checked={checked} aria-label={label} class='switch' disabled={disabled}
+      onClick={() => onChange?.(!checked)}
+    >
+      <span class='knob' aria-hidden='true' />
     </button>
   )
 }
@@ -62,9 +64,9 @@ export function when (iso: string | undefined): string {
 }
 
 export function Tags ({ tags }: { tags: string[] }) {
-  return <>{tags.map((t) => <span class="tag" key={t}>{t}</span>)}</>
+  return <>{tags.map((t) => <span class='tag' key={t}>{t}</span>)}</>
 }
 
 export function PageTitle ({ children, actions }: { children: ComponentChildren; actions?: ComponentChildren }) {
-  return <div class="page-title"><h1 tabIndex={-1}>{children}</h1>{actions !== undefined && <div class="actions">{actions}</div>}</div>
+  return <div class='page-title'><h1 tabIndex={-1}>{children}</h1>{actions !== undefined && <div class='actions'>{actions}</div>}</div>
 }

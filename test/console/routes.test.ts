@@ -61,7 +61,9 @@ t.test('PUT /features/{flag}/env/{env}: validation errors point into the request
   const created = await app.inject({ method: 'POST', url: '/features', headers: { authorization: admin }, payload: { name: 'regex-flag', environments: { prod: false } } })
   t.equal(created.statusCode, 201)
   const res = await app.inject({
-    method: 'PUT', url: '/features/regex-flag/env/prod', headers: { authorization: admin, 'if-match': '"1"' },
+    method: 'PUT',
+    url: '/features/regex-flag/env/prod',
+    headers: { authorization: admin, 'if-match': '"1"' },
     payload: { enabled: true, rules: [{ id: 'r', clauses: [{ attribute: 'email', operator: 'matches', values: ['([a-z'] }], serve: { variant: 'on' } }] }
   })
   t.equal(res.statusCode, 400)

@@ -30,10 +30,12 @@ export class FieldErrors {
     // fields (`/variants/0/value` on POST /features): both become pointers under /body.
     this.list = list.map((e) => ({ path: /^\/(body|params|querystring|headers)(\/|$)/.test(e.path) ? e.path : `/body${e.path}`, message: e.message }))
   }
+
   /** Messages for this pointer and anything under it. */
   at (pointer: string): string[] {
     return this.list.filter((e) => e.path === pointer || e.path.startsWith(pointer + '/')).map((e) => e.message)
   }
+
   /** Messages no field claimed (shown at the top of the form). */
   unclaimed (claimed: (path: string) => boolean): Array<{ path: string; message: string }> {
     return this.list.filter((e) => !claimed(e.path))

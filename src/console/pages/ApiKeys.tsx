@@ -47,50 +47,52 @@ export function ApiKeysPage ({ environments }: { environments: Environment[] }) 
   return (
     <section>
       <PageTitle>API keys</PageTitle>
-      <form class="card" onSubmit={create} aria-labelledby="new-key">
-        <h2 id="new-key">Create an API key</h2>
-        <div class="grid2">
-          <Field label="What it is for" hint="e.g. checkout-service" errors={errors.at('/body/name')}>{(id, d) => <input id={id} aria-describedby={d} value={name} required onInput={(e) => setName(e.currentTarget.value)} />}</Field>
-          <Field label="Environment" errors={errors.at('/body/environment')}>
+      <form class='card' onSubmit={create} aria-labelledby='new-key'>
+        <h2 id='new-key'>Create an API key</h2>
+        <div class='grid2'>
+          <Field label='What it is for' hint='e.g. checkout-service' errors={errors.at('/body/name')}>{(id, d) => <input id={id} aria-describedby={d} value={name} required onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+          <Field label='Environment' errors={errors.at('/body/environment')}>
             {(id) => <select id={id} value={env} onChange={(e) => setEnv(e.currentTarget.value)}>{environments.map((x) => <option key={x.name} value={x.name}>{x.name}</option>)}</select>}
           </Field>
         </div>
-        <div class="actions"><button type="submit" class="primary">Create key</button></div>
+        <div class='actions'><button type='submit' class='primary'>Create key</button></div>
       </form>
       {secret !== null && (
-        <div class="banner secret" role="status" aria-labelledby="secret-title">
-          <h2 id="secret-title">{`Secret of ${secret.name}`}</h2>
+        <div class='banner secret' role='status' aria-labelledby='secret-title'>
+          <h2 id='secret-title'>{`Secret of ${secret.name}`}</h2>
           <p>Copy it now: it is shown once and cannot be shown again.</p>
-          <div class="row"><code class="secret-value" data-testid="api-key-secret">{secret.key}</code><button type="button" onClick={() => { void copy() }}>{copied ? 'Copied' : 'Copy'}</button></div>
-          <button type="button" class="link" onClick={() => setSecret(null)}>I have stored it; hide the secret</button>
+          <div class='row'><code class='secret-value' data-testid='api-key-secret'>{secret.key}</code><button type='button' onClick={() => { void copy() }}>{copied ? 'Copied' : 'Copy'}</button></div>
+          <button type='button' class='link' onClick={() => setSecret(null)}>I have stored it; hide the secret</button>
         </div>
       )}
       <ErrorBanner error={actionError} />
       <ErrorBanner error={error} />
-      {data === undefined ? error === null && <Loading what="API keys" /> : (
-        <table aria-label="API keys">
-          <thead><tr><th scope="col">Name</th><th scope="col">Id</th><th scope="col">Environment</th><th scope="col">Created</th><th scope="col">Status</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-          <tbody>
-            {data.items.length === 0 && <tr><td colSpan={6} class="muted">No API key yet.</td></tr>}
-            {data.items.map((k) => (
-              <tr key={k.id}>
-                <td>{k.name}</td><td><code>{k.id}</code></td><td>{k.environment}</td>
-                <td class="small">{`${when(k.createdAt)} by ${k.createdBy}`}</td>
-                <td>{k.revokedAt !== undefined ? <span class="state off">{`revoked ${when(k.revokedAt)}`}</span> : <span class="state on">active</span>}</td>
-                <td>
-                  {k.revokedAt === undefined && confirming !== k.id && <button type="button" class="danger" onClick={() => setConfirming(k.id)} aria-label={`Revoke ${k.name}`}>Revoke</button>}
-                  {k.revokedAt === undefined && confirming === k.id && (
-                    <span class="row">
-                      <button type="button" class="danger" onClick={() => { void revoke(k.id) }} aria-label={`Confirm revoke of ${k.name} (services using it stop being answered)`}>Confirm revoke</button>
-                      <button type="button" onClick={() => setConfirming(null)}>Keep</button>
-                    </span>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {data === undefined
+        ? error === null && <Loading what='API keys' />
+        : (
+          <table aria-label='API keys'>
+            <thead><tr><th scope='col'>Name</th><th scope='col'>Id</th><th scope='col'>Environment</th><th scope='col'>Created</th><th scope='col'>Status</th><th scope='col'><span class='sr-only'>Actions</span></th></tr></thead>
+            <tbody>
+              {data.items.length === 0 && <tr><td colSpan={6} class='muted'>No API key yet.</td></tr>}
+              {data.items.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td><td><code>{k.id}</code></td><td>{k.environment}</td>
+                  <td class='small'>{`${when(k.createdAt)} by ${k.createdBy}`}</td>
+                  <td>{k.revokedAt !== undefined ? <span class='state off'>{`revoked ${when(k.revokedAt)}`}</span> : <span class='state on'>active</span>}</td>
+                  <td>
+                    {k.revokedAt === undefined && confirming !== k.id && <button type='button' class='danger' onClick={() => setConfirming(k.id)} aria-label={`Revoke ${k.name}`}>Revoke</button>}
+                    {k.revokedAt === undefined && confirming === k.id && (
+                      <span class='row'>
+                        <button type='button' class='danger' onClick={() => { void revoke(k.id) }} aria-label={`Confirm revoke of ${k.name} (services using it stop being answered)`}>Confirm revoke</button>
+                        <button type='button' onClick={() => setConfirming(null)}>Keep</button>
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          )}
     </section>
   )
 }

@@ -9,13 +9,13 @@ export interface Conflict { ours: Feature; theirs: Feature; env: string; enabled
 export function ConflictPanel ({ conflict, onRetry, onDismiss }: { conflict: Conflict; onRetry: () => void; onDismiss: () => void }) {
   const { ours, theirs, env, enabled } = conflict
   return (
-    <div class="banner conflict" role="alert" aria-labelledby="conflict-title">
-      <h2 id="conflict-title">{`${theirs.name} changed since you loaded it`}</h2>
+    <div class='banner conflict' role='alert' aria-labelledby='conflict-title'>
+      <h2 id='conflict-title'>{`${theirs.name} changed since you loaded it`}</h2>
       <p>{`${theirs.updatedBy} changed it at ${when(theirs.updatedAt)} (version ${ours.version} → ${theirs.version}). Nothing was written.`}</p>
-      <DiffView before={ours} after={theirs} label="Changes made meanwhile" />
-      <div class="actions">
-        <button type="button" class="primary" onClick={onRetry}>{`Turn ${enabled ? 'on' : 'off'} in ${env} on the new version`}</button>
-        <button type="button" onClick={onDismiss}>Keep their version</button>
+      <DiffView before={ours} after={theirs} label='Changes made meanwhile' />
+      <div class='actions'>
+        <button type='button' class='primary' onClick={onRetry}>{`Turn ${enabled ? 'on' : 'off'} in ${env} on the new version`}</button>
+        <button type='button' onClick={onDismiss}>Keep their version</button>
       </div>
     </div>
   )

@@ -52,35 +52,35 @@ export function CreateFlag ({ environments, onCreated, onCancel }: { environment
   }
 
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="new-flag-title">
-      <h2 id="new-flag-title">New flag</h2>
-      <ErrorBanner error={error} title="Not created:" />
-      <div class="grid2">
-        <Field label="Name" errors={errors.at('/body/name')} hint="Lowercase: a-z, 0-9, '.', '_', '-'">
+    <form class='card' onSubmit={submit} aria-labelledby='new-flag-title'>
+      <h2 id='new-flag-title'>New flag</h2>
+      <ErrorBanner error={error} title='Not created:' />
+      <div class='grid2'>
+        <Field label='Name' errors={errors.at('/body/name')} hint="Lowercase: a-z, 0-9, '.', '_', '-'">
           {(id, d) => <input id={id} aria-describedby={d} value={name} required maxLength={64} onInput={(e) => setName(e.currentTarget.value)} />}
         </Field>
-        <Field label="Type" errors={errors.at('/body/type')}>
+        <Field label='Type' errors={errors.at('/body/type')}>
           {(id) => (
             <select id={id} value={type} onChange={(e) => setType(e.currentTarget.value as FlagType)}>
-              <option value="boolean">boolean</option><option value="string">string</option><option value="number">number</option><option value="json">json</option>
+              <option value='boolean'>boolean</option><option value='string'>string</option><option value='number'>number</option><option value='json'>json</option>
             </select>
           )}
         </Field>
       </div>
-      <Field label="Description" errors={errors.at('/body/description')}>
+      <Field label='Description' errors={errors.at('/body/description')}>
         {(id) => <input id={id} value={description} maxLength={1000} onInput={(e) => setDescription(e.currentTarget.value)} />}
       </Field>
-      <Field label="Tags" hint="Comma-separated" errors={errors.at('/body/tags')}>
+      <Field label='Tags' hint='Comma-separated' errors={errors.at('/body/tags')}>
         {(id, d) => <input id={id} aria-describedby={d} value={tags} onInput={(e) => setTags(e.currentTarget.value)} />}
       </Field>
       {type !== 'boolean' && (
-        <Field label="Variants" hint="One per line: key = value" errors={errors.at('/body/variants')}>
+        <Field label='Variants' hint='One per line: key = value' errors={errors.at('/body/variants')}>
           {(id, d) => <textarea id={id} aria-describedby={d} rows={4} value={variants} onInput={(e) => setVariants(e.currentTarget.value)} />}
         </Field>
       )}
-      <div class="actions">
-        <button type="submit" class="primary">Create flag</button>
-        <button type="button" onClick={onCancel}>Cancel</button>
+      <div class='actions'>
+        <button type='submit' class='primary'>Create flag</button>
+        <button type='button' onClick={onCancel}>Cancel</button>
       </div>
     </form>
   )

@@ -66,31 +66,31 @@ export function EnvEditor ({ feature, env, onSaved }: { feature: Feature; env: s
   const unclaimed = errors.unclaimed((p) => CLAIMED.some((c) => p === c || p.startsWith(c + '/')))
   const variants = feature.variants
   return (
-    <form class="env-editor" onSubmit={(e) => { e.preventDefault(); void save(feature) }} aria-label={`Targeting in ${env}`}>
+    <form class='env-editor' onSubmit={(e) => { e.preventDefault(); void save(feature) }} aria-label={`Targeting in ${env}`}>
       {conflict !== null && (
-        <div class="banner conflict" role="alert" aria-labelledby="env-conflict">
-          <h2 id="env-conflict">{`Someone changed ${feature.name} meanwhile`}</h2>
+        <div class='banner conflict' role='alert' aria-labelledby='env-conflict'>
+          <h2 id='env-conflict'>{`Someone changed ${feature.name} meanwhile`}</h2>
           <p>{`${conflict.theirs.updatedBy} saved version ${conflict.theirs.version} at ${when(conflict.theirs.updatedAt)}; your edit was not written. Their changes in ${env}:`}</p>
-          <DiffView before={base} after={envConfig(conflict.theirs, env)} label="Changes made meanwhile" />
+          <DiffView before={base} after={envConfig(conflict.theirs, env)} label='Changes made meanwhile' />
           {retry !== null && retry.overlap.length > 0 && <p>{`You both changed: ${retry.overlap.join(', ')}. Applying yours replaces theirs there; everything else of theirs is kept.`}</p>}
           {retry !== null && retry.overlap.length === 0 && <p>Applying your changes keeps all of theirs: you changed different things.</p>}
-          <div class="actions">
-            <button type="button" class="primary" onClick={() => { if (retry !== null) { setDraft(retry.merged); void save(conflict.theirs, retry.merged) } }}>Apply my changes on the new version</button>
-            <button type="button" onClick={() => { setConflict(null); onSaved(conflict.theirs); setDraft(structuredClone(envConfig(conflict.theirs, env) ?? newEnvConfig(feature))) }}>Discard mine, load theirs</button>
+          <div class='actions'>
+            <button type='button' class='primary' onClick={() => { if (retry !== null) { setDraft(retry.merged); void save(conflict.theirs, retry.merged) } }}>Apply my changes on the new version</button>
+            <button type='button' onClick={() => { setConflict(null); onSaved(conflict.theirs); setDraft(structuredClone(envConfig(conflict.theirs, env) ?? newEnvConfig(feature))) }}>Discard mine, load theirs</button>
           </div>
         </div>
       )}
-      {error !== null && <ErrorBanner error={error} title="Not saved:" />}
-      {unclaimed.length > 0 && <ul class="field-error">{unclaimed.map((u) => <li key={u.path}>{`${u.path}: ${u.message}`}</li>)}</ul>}
+      {error !== null && <ErrorBanner error={error} title='Not saved:' />}
+      {unclaimed.length > 0 && <ul class='field-error'>{unclaimed.map((u) => <li key={u.path}>{`${u.path}: ${u.message}`}</li>)}</ul>}
       {saved && <Notice>{`Saved: ${feature.name} is at version ${feature.version}.`}</Notice>}
       {base === undefined && <Notice>{`${feature.name} has no configuration in ${env} yet; saving creates it.`}</Notice>}
 
-      <div class="row">
+      <div class='row'>
         <Toggle checked={draft.enabled} label={`Enabled in ${env}`} onChange={(v) => set({ enabled: v })} />
         <span>{draft.enabled ? `On in ${env}` : `Off in ${env}`}</span>
       </div>
-      <div class="grid2">
-        <Field label="Off variant (served while off)" errors={errors.at('/body/offVariant')}>
+      <div class='grid2'>
+        <Field label='Off variant (served while off)' errors={errors.at('/body/offVariant')}>
           {(id, d) => (
             <select id={id} aria-describedby={d} value={draft.offVariant} onChange={(e) => set({ offVariant: e.currentTarget.value })}>
               {variants.map((v) => <option key={v.key} value={v.key}>{v.key}</option>)}
@@ -102,50 +102,50 @@ export function EnvEditor ({ feature, env, onSaved }: { feature: Feature; env: s
       <h3>Individual targets</h3>
       <TargetsEditor targets={draft.targets} variants={variants.map((v) => v.key)} errors={errors} onChange={(t) => set({ targets: t })} />
 
-      <h3>Rules <span class="muted small">(in order; the first match wins)</span></h3>
-      <RulesEditor rules={draft.rules} variants={variants} path="/body/rules" errors={errors} onChange={(r) => set({ rules: r })} />
+      <h3>Rules <span class='muted small'>(in order; the first match wins)</span></h3>
+      <RulesEditor rules={draft.rules} variants={variants} path='/body/rules' errors={errors} onChange={(r) => set({ rules: r })} />
 
       <h3>Default</h3>
-      <ServeEditor label="When no target or rule matches, serve" serve={draft.defaultServe} variants={variants} path="/body/defaultServe" errors={errors} onChange={(s) => set({ defaultServe: s })} />
+      <ServeEditor label='When no target or rule matches, serve' serve={draft.defaultServe} variants={variants} path='/body/defaultServe' errors={errors} onChange={(s) => set({ defaultServe: s })} />
 
       <h3>Prerequisites</h3>
       {draft.prerequisites.map((p, i) => (
-        <div class="row" key={i}>
+        <div class='row' key={i}>
           <Field label={`Prerequisite ${i + 1}: flag`} errors={errors.at(`/body/prerequisites/${i}/flag`)}>
             {(id, d) => <input id={id} aria-describedby={d} value={p.flag} onInput={(e) => set({ prerequisites: draft.prerequisites.map((x, j) => (j === i ? { ...x, flag: e.currentTarget.value } : x)) })} />}
           </Field>
-          <Field label="must serve variant" errors={errors.at(`/body/prerequisites/${i}/variant`)}>
+          <Field label='must serve variant' errors={errors.at(`/body/prerequisites/${i}/variant`)}>
             {(id, d) => <input id={id} aria-describedby={d} value={p.variant} onInput={(e) => set({ prerequisites: draft.prerequisites.map((x, j) => (j === i ? { ...x, variant: e.currentTarget.value } : x)) })} />}
           </Field>
-          <button type="button" class="link" onClick={() => set({ prerequisites: draft.prerequisites.filter((_, j) => j !== i) })}>Remove</button>
+          <button type='button' class='link' onClick={() => set({ prerequisites: draft.prerequisites.filter((_, j) => j !== i) })}>Remove</button>
         </div>
       ))}
-      <button type="button" onClick={() => set({ prerequisites: [...draft.prerequisites, { flag: '', variant: 'on' }] })}>Add prerequisite</button>
+      <button type='button' onClick={() => set({ prerequisites: [...draft.prerequisites, { flag: '', variant: 'on' }] })}>Add prerequisite</button>
 
       <h3>Schedule</h3>
       {draft.schedule.map((s, i) => (
-        <div class="row" key={i}>
+        <div class='row' key={i}>
           <Field label={`Change ${i + 1} id`} errors={errors.at(`/body/schedule/${i}/id`)}>
             {(id, d) => <input id={id} aria-describedby={d} value={s.id} onInput={(e) => set({ schedule: draft.schedule.map((x, j) => (j === i ? { ...x, id: e.currentTarget.value } : x)) })} />}
           </Field>
-          <Field label="At (ISO 8601, with offset)" errors={errors.at(`/body/schedule/${i}/at`)}>
-            {(id, d) => <input id={id} aria-describedby={d} value={s.at} placeholder="2030-01-01T09:00:00Z" onInput={(e) => set({ schedule: draft.schedule.map((x, j) => (j === i ? { ...x, at: e.currentTarget.value } : x)) })} />}
+          <Field label='At (ISO 8601, with offset)' errors={errors.at(`/body/schedule/${i}/at`)}>
+            {(id, d) => <input id={id} aria-describedby={d} value={s.at} placeholder='2030-01-01T09:00:00Z' onInput={(e) => set({ schedule: draft.schedule.map((x, j) => (j === i ? { ...x, at: e.currentTarget.value } : x)) })} />}
           </Field>
-          <Field label="Then" errors={errors.at(`/body/schedule/${i}/change`)}>
+          <Field label='Then' errors={errors.at(`/body/schedule/${i}/change`)}>
             {(id, d) => (
               <select id={id} aria-describedby={d} value={s.change.enabled === undefined ? '' : String(s.change.enabled)} onChange={(e) => { const v = e.currentTarget.value; set({ schedule: draft.schedule.map((x, j) => (j === i ? { ...x, change: { ...x.change, enabled: v === '' ? undefined : v === 'true' } } : x)) }) }}>
-                <option value="true">turn on</option><option value="false">turn off</option><option value="">leave on/off as is</option>
+                <option value='true'>turn on</option><option value='false'>turn off</option><option value=''>leave on/off as is</option>
               </select>
             )}
           </Field>
-          <button type="button" class="link" onClick={() => set({ schedule: draft.schedule.filter((_, j) => j !== i) })}>Remove</button>
+          <button type='button' class='link' onClick={() => set({ schedule: draft.schedule.filter((_, j) => j !== i) })}>Remove</button>
         </div>
       ))}
-      <button type="button" onClick={() => set({ schedule: [...draft.schedule, { id: `change-${draft.schedule.length + 1}`, at: new Date(Date.now() + 86_400_000).toISOString().slice(0, 19) + 'Z', change: { enabled: true } }] })}>Add scheduled change</button>
+      <button type='button' onClick={() => set({ schedule: [...draft.schedule, { id: `change-${draft.schedule.length + 1}`, at: new Date(Date.now() + 86_400_000).toISOString().slice(0, 19) + 'Z', change: { enabled: true } }] })}>Add scheduled change</button>
 
-      <div class="actions sticky">
-        <button type="submit" class="primary" disabled={saving}>{`Save ${env}`}</button>
-        <button type="button" onClick={() => { setDraft(structuredClone(base ?? newEnvConfig(feature))); setErrors(new FieldErrors()); setError(null) }}>Revert</button>
+      <div class='actions sticky'>
+        <button type='submit' class='primary' disabled={saving}>{`Save ${env}`}</button>
+        <button type='button' onClick={() => { setDraft(structuredClone(base ?? newEnvConfig(feature))); setErrors(new FieldErrors()); setError(null) }}>Revert</button>
       </div>
     </form>
   )
@@ -160,11 +160,11 @@ function TargetsEditor ({ targets, variants, onChange, errors }: { targets: Targ
     onChange(values.length === 0 ? others : [...others, { variant, values }])
   }
   return (
-    <div class="grid2">
+    <div class='grid2'>
       {variants.map((v) => {
         const i = targets.findIndex((t) => t.variant === v)
         return (
-          <Field key={v} label={`Serve ${v} to these targeting keys`} hint="One per line" errors={i < 0 ? [] : errors.at(`/body/targets/${i}`)}>
+          <Field key={v} label={`Serve ${v} to these targeting keys`} hint='One per line' errors={i < 0 ? [] : errors.at(`/body/targets/${i}`)}>
             {(id, d) => <textarea id={id} aria-describedby={d} rows={2} value={byVariant(v).join('\n')} onChange={(e) => set(v, e.currentTarget.value)} />}
           </Field>
         )

@@ -27,19 +27,19 @@ export function EnvironmentsPage ({ environments, onChange }: { environments: En
   return (
     <section>
       <PageTitle>Environments</PageTitle>
-      <table aria-label="Environments">
-        <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Created</th></tr></thead>
-        <tbody>{environments.map((env) => <tr key={env.name}><td><strong>{env.name}</strong></td><td>{env.description}</td><td class="small">{`${when(env.createdAt)} by ${env.createdBy}`}</td></tr>)}</tbody>
+      <table aria-label='Environments'>
+        <thead><tr><th scope='col'>Name</th><th scope='col'>Description</th><th scope='col'>Created</th></tr></thead>
+        <tbody>{environments.map((env) => <tr key={env.name}><td><strong>{env.name}</strong></td><td>{env.description}</td><td class='small'>{`${when(env.createdAt)} by ${env.createdBy}`}</td></tr>)}</tbody>
       </table>
       {isAdmin() && (
-        <form class="card" onSubmit={create} aria-labelledby="new-env">
-          <h2 id="new-env">Add an environment</h2>
-          <ErrorBanner error={error} title="Not added:" />
-          <div class="grid2">
-            <Field label="Name" hint="Lowercase: a-z, 0-9 and '-'" errors={errors.at('/body/name')}>{(id, d) => <input id={id} aria-describedby={d} value={name} required onInput={(e) => setName(e.currentTarget.value)} />}</Field>
-            <Field label="Description" errors={errors.at('/body/description')}>{(id) => <input id={id} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}</Field>
+        <form class='card' onSubmit={create} aria-labelledby='new-env'>
+          <h2 id='new-env'>Add an environment</h2>
+          <ErrorBanner error={error} title='Not added:' />
+          <div class='grid2'>
+            <Field label='Name' hint="Lowercase: a-z, 0-9 and '-'" errors={errors.at('/body/name')}>{(id, d) => <input id={id} aria-describedby={d} value={name} required onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+            <Field label='Description' errors={errors.at('/body/description')}>{(id) => <input id={id} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}</Field>
           </div>
-          <div class="actions"><button type="submit" class="primary">Add environment</button></div>
+          <div class='actions'><button type='submit' class='primary'>Add environment</button></div>
         </form>
       )}
     </section>

@@ -21,17 +21,17 @@ export function FlagPage ({ name, tab, environments }: { name: string; tab: stri
   return (
     <section>
       <PageTitle>{feature.name}</PageTitle>
-      <p class="meta"><span class="badge">{feature.type}</span> <Tags tags={feature.tags} /> <span class="muted">{`version ${feature.version} · updated ${when(feature.updatedAt)} by ${feature.updatedBy}`}</span></p>
+      <p class='meta'><span class='badge'>{feature.type}</span> <Tags tags={feature.tags} /> <span class='muted'>{`version ${feature.version} · updated ${when(feature.updatedAt)} by ${feature.updatedBy}`}</span></p>
       {feature.description !== '' && <p>{feature.description}</p>}
-      <nav class="tabs" aria-label="Flag sections">
+      <nav class='tabs' aria-label='Flag sections'>
         {tabs.map(([t, label]) => <a key={t} href={href(t === '' ? base : `${base}/${t}`)} aria-current={tab === t ? 'page' : undefined}>{label}</a>)}
       </nav>
       {tab === '' && (
         <>
-          <nav class="tabs envs" aria-label="Environments">
+          <nav class='tabs envs' aria-label='Environments'>
             {environments.map((e) => {
               const c = envConfig(feature, e.name)
-              return <a key={e.name} href={href(`${base}?env=${encodeURIComponent(e.name)}`)} aria-current={e.name === env ? 'page' : undefined}>{e.name} <span class={c?.enabled === true ? 'dot on' : 'dot'} aria-label={c === undefined ? 'not set' : c.enabled ? 'on' : 'off'} /></a>
+              return <a key={e.name} href={href(`${base}?env=${encodeURIComponent(e.name)}`)} aria-current={e.name === env ? 'page' : undefined}>{e.name} <span class={c?.enabled === true ? 'dot on' : 'dot'} aria-hidden='true' /><span class='sr-only'>{c === undefined ? ' (not set)' : c.enabled ? ' (on)' : ' (off)'}</span></a>
             })}
           </nav>
           {admin
@@ -47,9 +47,9 @@ export function FlagPage ({ name, tab, environments }: { name: string; tab: stri
 }
 
 function ReadOnlyTargeting ({ config, env }: { config: EnvConfig | undefined; env: string }) {
-  if (config === undefined) return <p class="muted">{`Not configured in ${env}.`}</p>
+  if (config === undefined) return <p class='muted'>{`Not configured in ${env}.`}</p>
   return (
-    <dl class="readonly">
+    <dl class='readonly'>
       <dt>State</dt><dd>{config.enabled ? `On in ${env}` : `Off in ${env}`}</dd>
       <dt>Off variant</dt><dd>{config.offVariant}</dd>
       <dt>Individual targets</dt>

@@ -17,11 +17,12 @@ interface Page { items: FeatureSummary[]; nextCursor: string | null }
 async function loadPage (prefix: string, tag: string, cursor: string | undefined): Promise<Page> {
   const items: FeatureSummary[] = []
   let next: string | null | undefined = cursor
-  do {
+  for (;;) {
     const res: Page = ok(await api.GET('/features', { params: { query: { limit: tag === '' ? PAGE : 100, cursor: next ?? undefined, prefix: prefix === '' ? undefined : prefix } } }))
     items.push(...(tag === '' ? res.items : res.items.filter((f) => f.tags.includes(tag))))
     next = res.nextCursor
-  } while (tag !== '' && items.length < PAGE && next !== null)
+    if (tag === '' || items.length >= PAGE || next === null) break
+  }
   return { items, nextCursor: next ?? null }
 }
 
@@ -100,40 +101,40 @@ export function FlagsPage ({ environments }: { environments: Environment[] }) {
 
   return (
     <section>
-      <PageTitle actions={admin && !creating && <button type="button" class="primary" onClick={() => setCreating(true)}>New flag</button>}>Flags</PageTitle>
+      <PageTitle actions={admin && !creating && <button type='button' class='primary' onClick={() => setCreating(true)}>New flag</button>}>Flags</PageTitle>
       {creating && <CreateFlag environments={environments} onCancel={() => setCreating(false)} onCreated={(f) => navigate(`/flags/${f.name}`)} />}
-      <form class="search" role="search" onSubmit={search}>
-        <label>Name starts with <input type="search" name="prefix" value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} maxLength={64} /></label>
-        <label>Tag <input type="search" name="tag" value={tag} onInput={(e) => setTag(e.currentTarget.value)} maxLength={64} /></label>
-        <button type="submit">Search</button>
+      <form class='search' role='search' onSubmit={search}>
+        <label>Name starts with <input type='search' name='prefix' value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} maxLength={64} /></label>
+        <label>Tag <input type='search' name='tag' value={tag} onInput={(e) => setTag(e.currentTarget.value)} maxLength={64} /></label>
+        <button type='submit'>Search</button>
       </form>
       {conflict !== null && <ConflictPanel conflict={conflict} onRetry={() => { void retry(conflict) }} onDismiss={() => setConflict(null)} />}
       <ErrorBanner error={error} />
-      {page === undefined && error === null && <Loading what="flags" />}
+      {page === undefined && error === null && <Loading what='flags' />}
       {page !== undefined && (
         <>
-          <table class="flags" aria-label="Flags">
+          <table class='flags' aria-label='Flags'>
             <thead>
-              <tr><th scope="col">Flag</th><th scope="col">Tags</th>{environments.map((e) => <th scope="col" key={e.name} class="env">{e.name}</th>)}</tr>
+              <tr><th scope='col'>Flag</th><th scope='col'>Tags</th>{environments.map((e) => <th scope='col' key={e.name} class='env'>{e.name}</th>)}</tr>
             </thead>
             <tbody>
-              {page.items.length === 0 && <tr><td colSpan={2 + environments.length} class="muted">No flag matches.</td></tr>}
+              {page.items.length === 0 && <tr><td colSpan={2 + environments.length} class='muted'>No flag matches.</td></tr>}
               {page.items.map((f) => {
                 const full = details[f.name]
                 return (
                   <tr key={f.name}>
-                    <td><a href={href(`/flags/${encodeURIComponent(f.name)}`)} class="flag-name">{f.name}</a><div class="muted small">{f.description}</div></td>
+                    <td><a href={href(`/flags/${encodeURIComponent(f.name)}`)} class='flag-name'>{f.name}</a><div class='muted small'>{f.description}</div></td>
                     <td><Tags tags={f.tags} /></td>
                     {environments.map((e) => {
                       const cfg = full === undefined ? undefined : envConfig(full, e.name)
                       const label = `${f.name} in ${e.name}`
                       return (
-                        <td key={e.name} class="env">
+                        <td key={e.name} class='env'>
                           {full === undefined
-                            ? <span class="muted"><span aria-hidden="true">…</span><span class="sr-only">{`${label}: loading`}</span></span>
+                            ? <span class='muted'><span aria-hidden='true'>…</span><span class='sr-only'>{`${label}: loading`}</span></span>
                             : admin
                               ? <Toggle checked={cfg?.enabled === true} label={label} disabled={busy === `${f.name}/${e.name}`} onChange={(v) => { void toggle(full, e.name, v) }} />
-                              : <span class={cfg?.enabled === true ? 'state on' : 'state off'}><span class="sr-only">{`${label}: `}</span>{cfg === undefined ? 'not set' : cfg.enabled ? 'on' : 'off'}</span>}
+                              : <span class={cfg?.enabled === true ? 'state on' : 'state off'}><span class='sr-only'>{`${label}: `}</span>{cfg === undefined ? 'not set' : cfg.enabled ? 'on' : 'off'}</span>}
                         </td>
                       )
                     })}
@@ -142,10 +143,10 @@ export function FlagsPage ({ environments }: { environments: Environment[] }) {
               })}
             </tbody>
           </table>
-          <nav class="pager" aria-label="Pages">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
-            <span class="muted">Page {cursors.length}</span>
-            <button type="button" disabled={page.nextCursor === null} onClick={() => setCursors((c) => [...c, page.nextCursor ?? undefined])}>Next page</button>
+          <nav class='pager' aria-label='Pages'>
+            <button type='button' disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
+            <span class='muted'>Page {cursors.length}</span>
+            <button type='button' disabled={page.nextCursor === null} onClick={() => setCursors((c) => [...c, page.nextCursor ?? undefined])}>Next page</button>
           </nav>
         </>
       )}

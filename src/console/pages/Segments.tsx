@@ -15,27 +15,29 @@ export function SegmentsPage () {
   const admin = isAdmin()
   return (
     <section>
-      <PageTitle actions={admin && editing === null && <button type="button" class="primary" onClick={() => setEditing('new')}>New segment</button>}>Segments</PageTitle>
+      <PageTitle actions={admin && editing === null && <button type='button' class='primary' onClick={() => setEditing('new')}>New segment</button>}>Segments</PageTitle>
       {editing !== null && <SegmentForm segment={editing === 'new' ? undefined : editing} onDone={() => { setEditing(null); reload() }} />}
       <ErrorBanner error={error} />
-      {data === undefined ? error === null && <Loading what="segments" /> : (
-        <table aria-label="Segments">
-          <thead><tr><th scope="col">Segment</th><th scope="col">Included</th><th scope="col">Excluded</th><th scope="col">Rules</th><th scope="col">Updated</th>{admin && <th scope="col"><span class="sr-only">Actions</span></th>}</tr></thead>
-          <tbody>
-            {data.length === 0 && <tr><td colSpan={6} class="muted">No segment yet.</td></tr>}
-            {data.map((s) => (
-              <tr key={s.key}>
-                <td><strong>{s.key}</strong><div class="muted small">{s.description ?? ''}</div></td>
-                <td>{s.included.join(', ') || '—'}</td>
-                <td>{s.excluded.join(', ') || '—'}</td>
-                <td>{s.rules.length}</td>
-                <td class="small">{`${when(s.updatedAt)} by ${s.updatedBy}`}</td>
-                {admin && <td><button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.key}`}>Edit</button></td>}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      {data === undefined
+        ? error === null && <Loading what='segments' />
+        : (
+          <table aria-label='Segments'>
+            <thead><tr><th scope='col'>Segment</th><th scope='col'>Included</th><th scope='col'>Excluded</th><th scope='col'>Rules</th><th scope='col'>Updated</th>{admin && <th scope='col'><span class='sr-only'>Actions</span></th>}</tr></thead>
+            <tbody>
+              {data.length === 0 && <tr><td colSpan={6} class='muted'>No segment yet.</td></tr>}
+              {data.map((s) => (
+                <tr key={s.key}>
+                  <td><strong>{s.key}</strong><div class='muted small'>{s.description ?? ''}</div></td>
+                  <td>{s.included.join(', ') || '—'}</td>
+                  <td>{s.excluded.join(', ') || '—'}</td>
+                  <td>{s.rules.length}</td>
+                  <td class='small'>{`${when(s.updatedAt)} by ${s.updatedBy}`}</td>
+                  {admin && <td><button type='button' onClick={() => setEditing(s)} aria-label={`Edit ${s.key}`}>Edit</button></td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          )}
     </section>
   )
 }
@@ -64,35 +66,37 @@ function SegmentForm ({ segment, onDone }: { segment?: Segment; onDone: () => vo
   }
   const setRule = (i: number, r: { clauses: Clause[] }) => setRules(rules.map((x, j) => (j === i ? r : x)))
   return (
-    <form class="card" onSubmit={save} aria-label={segment === undefined ? 'New segment' : `Edit ${segment.key}`}>
+    <form class='card' onSubmit={save} aria-label={segment === undefined ? 'New segment' : `Edit ${segment.key}`}>
       <h2>{segment === undefined ? 'New segment' : `Edit ${segment.key}`}</h2>
-      <ErrorBanner error={error} title="Not saved:" />
+      <ErrorBanner error={error} title='Not saved:' />
       {segment !== undefined && <Notice>{`Flags using ${segment.key} see the change on their next evaluation.`}</Notice>}
-      {segment === undefined && <Field label="Key" errors={errors.at('/body/key')}>{(id, d) => <input id={id} aria-describedby={d} value={key} required onInput={(e) => setKey(e.currentTarget.value)} />}</Field>}
-      <Field label="Description" errors={errors.at('/body/description')}>{(id) => <input id={id} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}</Field>
-      <div class="grid2">
-        <Field label="Always included (targeting keys)" hint="One per line" errors={errors.at('/body/included')}>{(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={included} onInput={(e) => setIncluded(e.currentTarget.value)} />}</Field>
-        <Field label="Always excluded (targeting keys)" hint="One per line" errors={errors.at('/body/excluded')}>{(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={excluded} onInput={(e) => setExcluded(e.currentTarget.value)} />}</Field>
+      {segment === undefined && <Field label='Key' errors={errors.at('/body/key')}>{(id, d) => <input id={id} aria-describedby={d} value={key} required onInput={(e) => setKey(e.currentTarget.value)} />}</Field>}
+      <Field label='Description' errors={errors.at('/body/description')}>{(id) => <input id={id} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}</Field>
+      <div class='grid2'>
+        <Field label='Always included (targeting keys)' hint='One per line' errors={errors.at('/body/included')}>{(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={included} onInput={(e) => setIncluded(e.currentTarget.value)} />}</Field>
+        <Field label='Always excluded (targeting keys)' hint='One per line' errors={errors.at('/body/excluded')}>{(id, d) => <textarea id={id} aria-describedby={d} rows={3} value={excluded} onInput={(e) => setExcluded(e.currentTarget.value)} />}</Field>
       </div>
-      <p class="muted small">A context is in the segment when any rule matches (and all of that rule's clauses do).</p>
+      <p class='muted small'>A context is in the segment when any rule matches (and all of that rule's clauses do).</p>
       {rules.map((r, i) => (
-        <fieldset class="rule" key={i}>
+        <fieldset class='rule' key={i}>
           <legend>{`Rule ${i + 1}`}</legend>
           {r.clauses.map((c, j) => (
-            <ClauseEditor key={j} n={`${i + 1}.${j + 1}`} clause={c} path={`/body/rules/${i}/clauses/${j}`} errors={errors}
+            <ClauseEditor
+              key={j} n={`${i + 1}.${j + 1}`} clause={c} path={`/body/rules/${i}/clauses/${j}`} errors={errors}
               onChange={(nc) => setRule(i, { clauses: r.clauses.map((x, k) => (k === j ? nc : x)) })}
-              onRemove={() => setRule(i, { clauses: r.clauses.filter((_, k) => k !== j) })} />
+              onRemove={() => setRule(i, { clauses: r.clauses.filter((_, k) => k !== j) })}
+            />
           ))}
-          <div class="actions">
-            <button type="button" onClick={() => setRule(i, { clauses: [...r.clauses, { attribute: '', operator: 'in', values: [] }] })}>Add clause</button>
-            <button type="button" class="danger" onClick={() => setRules(rules.filter((_, j) => j !== i))}>Delete rule</button>
+          <div class='actions'>
+            <button type='button' onClick={() => setRule(i, { clauses: [...r.clauses, { attribute: '', operator: 'in', values: [] }] })}>Add clause</button>
+            <button type='button' class='danger' onClick={() => setRules(rules.filter((_, j) => j !== i))}>Delete rule</button>
           </div>
         </fieldset>
       ))}
-      <div class="actions">
-        <button type="button" onClick={() => setRules([...rules, { clauses: [{ attribute: 'email', operator: 'endsWith', values: [] }] }])}>Add rule</button>
-        <button type="submit" class="primary">Save segment</button>
-        <button type="button" onClick={onDone}>Cancel</button>
+      <div class='actions'>
+        <button type='button' onClick={() => setRules([...rules, { clauses: [{ attribute: 'email', operator: 'endsWith', values: [] }] }])}>Add rule</button>
+        <button type='submit' class='primary'>Save segment</button>
+        <button type='button' onClick={onDone}>Cancel</button>
       </div>
     </form>
   )

@@ -18,14 +18,14 @@ export function ServeEditor ({ serve, variants, onChange, path, errors, label }:
     } else onChange({ variant: variants[0]?.key ?? 'on' })
   }
   return (
-    <fieldset class="serve">
+    <fieldset class='serve'>
       <legend>{label}</legend>
-      <div class="radios">
-        <label><input type="radio" name={name} checked={!isRollout} onChange={() => setKind(false)} /> One variant</label>
-        <label><input type="radio" name={name} checked={isRollout} onChange={() => setKind(true)} /> Percentage rollout</label>
+      <div class='radios'>
+        <label><input type='radio' name={name} checked={!isRollout} onChange={() => setKind(false)} /> One variant</label>
+        <label><input type='radio' name={name} checked={isRollout} onChange={() => setKind(true)} /> Percentage rollout</label>
       </div>
       {'variant' in serve && (
-        <Field label="Variant" errors={errors.at(`${path}/variant`)}>
+        <Field label='Variant' errors={errors.at(`${path}/variant`)}>
           {(id, d) => (
             <select id={id} aria-describedby={d} value={serve.variant} onChange={(e) => onChange({ variant: e.currentTarget.value })}>
               {variants.map((v) => <option key={v.key} value={v.key}>{v.key}</option>)}
@@ -44,23 +44,23 @@ function RolloutEditor ({ serve, variants, onChange, path, errors }: { serve: Ex
   const set = (i: number, w: number) => onChange({ rollout: { ...r, variants: r.variants.map((v, j) => (j === i ? { ...v, weight: w } : v)) } })
   const unused = variants.filter((v) => !r.variants.some((w) => w.variant === v.key))
   return (
-    <div class="rollout">
+    <div class='rollout'>
       {r.variants.map((w, i) => (
-        <div class="row" key={w.variant}>
+        <div class='row' key={w.variant}>
           <Field label={`Weight of ${w.variant} (%)`} errors={errors.at(`${path}/variants/${i}`)}>
-            {(id, d) => <input id={id} aria-describedby={d} type="number" min={0} max={100} step={0.001} value={pct(w.weight)} onInput={(e) => set(i, weight(Number(e.currentTarget.value)))} />}
+            {(id, d) => <input id={id} aria-describedby={d} type='number' min={0} max={100} step={0.001} value={pct(w.weight)} onInput={(e) => set(i, weight(Number(e.currentTarget.value)))} />}
           </Field>
-          <button type="button" class="link" aria-label={`Remove ${w.variant} from the rollout`} onClick={() => onChange({ rollout: { ...r, variants: r.variants.filter((_, j) => j !== i) } })}>Remove</button>
+          <button type='button' class='link' aria-label={`Remove ${w.variant} from the rollout`} onClick={() => onChange({ rollout: { ...r, variants: r.variants.filter((_, j) => j !== i) } })}>Remove</button>
         </div>
       ))}
-      <p class={sum === ROLLOUT_TOTAL ? 'sum ok' : 'sum bad'} role="status" aria-live="polite">
+      <p class={sum === ROLLOUT_TOTAL ? 'sum ok' : 'sum bad'} role='status' aria-live='polite'>
         {sum === ROLLOUT_TOTAL ? 'Total 100 %' : `Total ${pct(sum)} %: the weights must add up to 100 %`}
       </p>
-      {errors.at(`${path}/variants`).length > 0 && <p class="field-error" role="alert">{errors.at(`${path}/variants`).join('; ')}</p>}
+      {errors.at(`${path}/variants`).length > 0 && <p class='field-error' role='alert'>{errors.at(`${path}/variants`).join('; ')}</p>}
       {unused.length > 0 && (
-        <div class="actions">{unused.map((v) => <button type="button" key={v.key} onClick={() => onChange({ rollout: { ...r, variants: [...r.variants, { variant: v.key, weight: 0 }] } })}>{`Add ${v.key}`}</button>)}</div>
+        <div class='actions'>{unused.map((v) => <button type='button' key={v.key} onClick={() => onChange({ rollout: { ...r, variants: [...r.variants, { variant: v.key, weight: 0 }] } })}>{`Add ${v.key}`}</button>)}</div>
       )}
-      <Field label="Bucket by (context attribute)" hint="Default: targetingKey" errors={errors.at(`${path}/bucketBy`)}>
+      <Field label='Bucket by (context attribute)' hint='Default: targetingKey' errors={errors.at(`${path}/bucketBy`)}>
         {(id, d) => <input id={id} aria-describedby={d} value={r.bucketBy ?? ''} onInput={(e) => { const b = e.currentTarget.value; onChange({ rollout: { ...r, bucketBy: b === '' ? undefined : b } }) }} />}
       </Field>
     </div>

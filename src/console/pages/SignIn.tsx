@@ -24,15 +24,15 @@ export function SignInPage () {
     }
   }
   return (
-    <main class="signin">
-      <form class="card" onSubmit={submit} aria-labelledby="signin-title">
-        <h1 id="signin-title"><span class="logo" aria-hidden="true">⇄</span> Switchyard</h1>
-        <p class="muted">Sign in to manage feature flags.</p>
+    <main class='signin'>
+      <form class='card' onSubmit={submit} aria-labelledby='signin-title'>
+        <h1 id='signin-title'><span class='logo' aria-hidden='true'>⇄</span> Switchyard</h1>
+        <p class='muted'>Sign in to manage feature flags.</p>
         {notice !== null && <Notice>{notice}</Notice>}
         <ErrorBanner error={error} />
-        <div class="field"><label for="email">Email</label><input id="email" type="email" autocomplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} /></div>
-        <div class="field"><label for="password">Password</label><input id="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} /></div>
-        <button type="submit" class="primary wide" disabled={busy}>Sign in</button>
+        <div class='field'><label for='email'>Email</label><input id='email' type='email' autocomplete='username' required value={email} onInput={(e) => setEmail(e.currentTarget.value)} /></div>
+        <div class='field'><label for='password'>Password</label><input id='password' type='password' autocomplete='current-password' required value={password} onInput={(e) => setPassword(e.currentTarget.value)} /></div>
+        <button type='submit' class='primary wide' disabled={busy}>Sign in</button>
       </form>
     </main>
   )

@@ -37,24 +37,24 @@ export function UsersPage () {
   return (
     <section>
       <PageTitle>Users and roles</PageTitle>
-      <p class="muted">ADMIN: everything. CLIENT: reads flags, segments and environments, evaluates. People sign up as CLIENT.</p>
+      <p class='muted'>ADMIN: everything. CLIENT: reads flags, segments and environments, evaluates. People sign up as CLIENT.</p>
       {done !== null && <Notice>{done}</Notice>}
       <ErrorBanner error={actionError} />
       {!noList && <ErrorBanner error={error} />}
-      {data === undefined && error === null && <Loading what="users" />}
+      {data === undefined && error === null && <Loading what='users' />}
       {data !== undefined && (
-        <table aria-label="Users">
-          <thead><tr><th scope="col">User</th><th scope="col">Email</th><th scope="col">Since</th><th scope="col">Role</th></tr></thead>
+        <table aria-label='Users'>
+          <thead><tr><th scope='col'>User</th><th scope='col'>Email</th><th scope='col'>Since</th><th scope='col'>Role</th></tr></thead>
           <tbody>
             {data.items.map((u) => (
               <tr key={u.email}>
-                <td>{u.username}</td><td>{u.email}</td><td class="small">{when(u.createdAt)}</td>
+                <td>{u.username}</td><td>{u.email}</td><td class='small'>{when(u.createdAt)}</td>
                 <td>
                   {u.email === me
                     ? <span>{`${u.role} (you)`}</span>
                     : (
                       <select aria-label={`Role of ${u.email}`} value={u.role} onChange={(e) => { void setUserRole(u.email, e.currentTarget.value as Role) }}>
-                        <option value="ADMIN">ADMIN</option><option value="CLIENT">CLIENT</option>
+                        <option value='ADMIN'>ADMIN</option><option value='CLIENT'>CLIENT</option>
                       </select>
                       )}
                 </td>
@@ -64,14 +64,14 @@ export function UsersPage () {
         </table>
       )}
       {noList && (
-        <form class="card" onSubmit={(e) => { e.preventDefault(); void setUserRole(email, role) }} aria-labelledby="set-role">
-          <h2 id="set-role">Change a user's role</h2>
-          <p class="muted">This server does not list users; change a role by email.</p>
-          <div class="grid2">
-            <Field label="Email">{(id) => <input id={id} type="email" value={email} required onInput={(e) => setEmail(e.currentTarget.value)} />}</Field>
-            <Field label="Role">{(id) => <select id={id} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}><option value="ADMIN">ADMIN</option><option value="CLIENT">CLIENT</option></select>}</Field>
+        <form class='card' onSubmit={(e) => { e.preventDefault(); void setUserRole(email, role) }} aria-labelledby='set-role'>
+          <h2 id='set-role'>Change a user's role</h2>
+          <p class='muted'>This server does not list users; change a role by email.</p>
+          <div class='grid2'>
+            <Field label='Email'>{(id) => <input id={id} type='email' value={email} required onInput={(e) => setEmail(e.currentTarget.value)} />}</Field>
+            <Field label='Role'>{(id) => <select id={id} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}><option value='ADMIN'>ADMIN</option><option value='CLIENT'>CLIENT</option></select>}</Field>
           </div>
-          <div class="actions"><button type="submit" class="primary">Set role</button></div>
+          <div class='actions'><button type='submit' class='primary'>Set role</button></div>
         </form>
       )}
     </section>
