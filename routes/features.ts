@@ -5,13 +5,37 @@ import {
   FeatureEnvParams, ListFeaturesQuery, PutEnvResponse
 } from '../src/schemas/features.js'
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
-import { toTargeting, enableAtOf, parseIfMatch, requireIfMatch, etag } from '../src/schemas/targeting.js'
-import { booleanVariants, type EnvTargeting, type FlagType } from '../src/domain/model.js'
+import { parseIfMatch, requireIfMatch, etag } from '../src/if-match.js'
+import type { EnvTargeting } from '../src/domain/model.js'
+import type { EnvTargetingInput } from '../src/domain/flag-input.js'
 import { AppError, badRequest, notFound } from '../src/domain/errors.js'
 import type { FeatureWithEnvironments } from '../src/repositories/feature-repository.js'
 import type { WriteMeta } from '../src/repositories/store.js'
 
 const SECURITY = [{ bearerAuth: [] }]
+
+/** The id of the scheduled change the original system's `enableAt` stands for. */
+const ENABLE_AT_ID = 'enable-at'
+
+/**
+ * An environment config as sent (`true`/`false` for a simple boolean flag, `enableAt` for a
+ * scheduled enable) in the stored model's shape. No validation here: the schema checked the
+ * shape, and the repository checks the rest once (validateFlag).
+ */
+function fromBody (body: EnvConfigBody | boolean): EnvTargetingInput {
+  const b: EnvConfigBody = typeof body === 'boolean' ? { enabled: body } : body
+  let schedule = b.schedule ?? []
+  if (b.enableAt !== undefined) {
+    schedule = schedule.filter((s) => s.id !== ENABLE_AT_ID)
+    if (b.enableAt !== null) schedule.push({ id: ENABLE_AT_ID, at: b.enableAt, change: { enabled: true } })
+  }
+  return { enabled: b.enabled, offVariant: b.offVariant, defaultServe: b.defaultServe, targets: b.targets ?? [], rules: b.rules ?? [], prerequisites: b.prerequisites ?? [], schedule }
+}
+
+/** The original system's `enableAt`, read back from the schedule. */
+function enableAtOf (t: Pick<EnvTargeting, 'schedule'>): string | null {
+  return t.schedule.find((s) => s.id === ENABLE_AT_ID)?.at ?? null
+}
 
 export function featureView (f: FeatureWithEnvironments) {
   return {
@@ -62,14 +86,9 @@ export default async function featureRoutes (app: FastifyInstance) {
     }
   }, async function createFeature (request, reply) {
     const body = request.body
-    const type = body.type ?? 'boolean'
-    if (type !== 'boolean' && body.variants === undefined) throw badRequest(`variants are required for ${type} flags`, [{ path: '/body/variants', message: 'required for non-boolean flags' }])
-    const environments: Record<string, EnvTargeting> = {}
-    for (const [env, cfg] of Object.entries(body.environments)) {
-      environments[env] = toTargeting(cfg as EnvConfigBody | boolean, type, `/body/environments/${env}`)
-    }
+    const environments = Object.fromEntries(Object.entries(body.environments).map(([env, cfg]) => [env, fromBody(cfg as EnvConfigBody | boolean)]))
     const created = await fastify.features.create({
-      name: body.name, description: body.description, type, variants: body.variants ?? booleanVariants(), tags: body.tags, environments
+      name: body.name, description: body.description, type: body.type ?? 'boolean', variants: body.variants, tags: body.tags, environments
     }, meta(request))
     reply.header('etag', etag(created.version)).header('location', `/features/${created.name}`)
     return reply.code(201).send(featureView(created))
@@ -149,13 +168,10 @@ export default async function featureRoutes (app: FastifyInstance) {
     }
   }, async function putFeatureEnv (request, reply) {
     const { flag, env } = request.params
-    const feature = await fastify.features.getFeatureItem(flag)
-    if (feature === undefined) throw notFound(`Feature '${flag}' not found`)
-    const targeting = toTargeting(request.body, feature.type as FlagType, '/body')
     // Without If-Match this can only create the environment's config, never replace one.
     const header = request.headers['if-match']
     const writeMeta: WriteMeta = header === undefined ? { ...meta(request), createOnly: true } : { ...meta(request), ifMatch: parseIfMatch(header) }
-    const { config, version } = await envErrorsInBody(env, () => fastify.features.putEnv(flag, env, targeting, writeMeta))
+    const { config, version } = await envErrorsInBody(env, async () => await fastify.features.putEnv(flag, env, fromBody(request.body), writeMeta))
     reply.header('etag', etag(version))
     return { feature: flag, environment: env, version, config: { ...config, enableAt: enableAtOf(config) } }
   })

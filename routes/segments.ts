@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { SegmentBody, SegmentParams, SegmentSchema, UpdateSegmentBody } from '../src/schemas/segments.js'
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
-import { requireIfMatch, etag } from '../src/schemas/targeting.js'
+import { requireIfMatch, etag } from '../src/if-match.js'
 import { notFound } from '../src/domain/errors.js'
 
 const SECURITY = [{ bearerAuth: [] }]

@@ -5,8 +5,9 @@
  * The engine stays defensive anyway (see evaluate.ts), but a flag that passes here never makes it
  * report ERROR/GENERAL.
  */
-import type { Clause, EnvTargeting, FlagType, Rule, SegmentDefinition, Serve, Variant } from './model.js'
+import type { Clause, FlagType, Rule, SegmentDefinition, Serve } from './model.js'
 import { ROLLOUT_TOTAL } from './model.js'
+import type { FlagDraft } from './flag-input.js'
 import { clauseValueError, isOperator, parseIsoDateTime } from './operators.js'
 
 export interface FieldError {
@@ -14,12 +15,8 @@ export interface FieldError {
   message: string
 }
 
-export interface FlagInput {
-  name: string
-  type: FlagType
-  variants: Variant[]
-  environments: Record<string, EnvTargeting>
-}
+/** A flag to check: a draft with its type's defaults filled in (withFlagDefaults). */
+export type FlagInput = FlagDraft
 
 export interface ValidationContext {
   segmentExists: (key: string) => boolean
@@ -182,7 +179,9 @@ function findPath (from: string, target: string, edges: (flagKey: string) => str
 export function validateFlag (input: FlagInput, ctx: ValidationContext): FieldError[] {
   const errors: FieldError[] = []
   const variants = new Set<string>()
-  if (!Array.isArray(input.variants)) {
+  if (input.variants === undefined) {
+    errors.push({ path: '/variants', message: `variants are required for ${String(input.type)} flags` })
+  } else if (!Array.isArray(input.variants)) {
     errors.push({ path: '/variants', message: 'variants must be an array' })
   } else {
     if (input.variants.length === 0) errors.push({ path: '/variants', message: 'a flag needs at least one variant' })
@@ -203,8 +202,10 @@ export function validateFlag (input: FlagInput, ctx: ValidationContext): FieldEr
       errors.push({ path: ep, message: 'environment targeting must be an object' })
       continue
     }
-    if (!variants.has(t.offVariant)) errors.push({ path: `${ep}/offVariant`, message: `variant "${String(t.offVariant)}" does not exist` })
-    checkServe(t.defaultServe, `${ep}/defaultServe`, variants, errors)
+    if (t.offVariant === undefined) errors.push({ path: `${ep}/offVariant`, message: `required for ${String(input.type)} flags` })
+    else if (!variants.has(t.offVariant)) errors.push({ path: `${ep}/offVariant`, message: `variant "${String(t.offVariant)}" does not exist` })
+    if (t.defaultServe === undefined) errors.push({ path: `${ep}/defaultServe`, message: `required for ${String(input.type)} flags` })
+    else checkServe(t.defaultServe, `${ep}/defaultServe`, variants, errors)
 
     const targeted = new Map<string, number>()
     ;(t.targets ?? []).forEach((target, i) => {

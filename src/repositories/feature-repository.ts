@@ -9,6 +9,7 @@ import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, type FieldError } from '../domain/errors.js'
 import type { EnvTargeting, FlagType, SegmentDefinition, Variant } from '../domain/model.js'
 import { validateFlag } from '../domain/validate-flag.js'
+import { withFlagDefaults, type EnvTargetingInput, type FlagDraft } from '../domain/flag-input.js'
 import { applySchedule } from '../domain/evaluate.js'
 import { toDefinition } from './definition-reader.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
@@ -20,12 +21,17 @@ import {
 
 export type { Feature, FeatureEnvConfig, FeatureWithEnvironments } from './feature-items.js'
 
-export interface CreateFeatureInput {
-  name: string
+/** A new flag as the writer sent it: the type's defaults are filled in here (withFlagDefaults). */
+export interface CreateFeatureInput extends FlagDraft {
   description?: string
+  tags?: string[]
+}
+
+/** A flag that passed validateFlag: variants and every environment complete. */
+interface ValidFlag {
+  name: string
   type: FlagType
   variants: Variant[]
-  tags?: string[]
   environments: Record<string, EnvTargeting>
 }
 
@@ -87,26 +93,27 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
     return out
   }
 
-  /** Validate a whole flag; reads the segments and prerequisite flags it references. */
-  async function validate (input: { name: string; type: FlagType; variants: Variant[]; environments: Record<string, EnvTargeting> }, pathPrefix = ''): Promise<Record<string, SegmentDefinition>> {
+  /**
+   * The one place a flag is validated: the type's defaults filled in, then every write-time rule
+   * of the domain (validateFlag), with the segments and prerequisite flags it references read
+   * first. Returns the flag, complete, and the segments it uses.
+   */
+  async function validate (draft: FlagDraft): Promise<{ flag: ValidFlag; segments: Record<string, SegmentDefinition> }> {
+    const input = withFlagDefaults(draft)
     const allTargeting = Object.values(input.environments)
-    const segmentKeys = [...new Set(allTargeting.flatMap(segmentKeysOf))]
-    const segments = await loadSegments(segmentKeys)
+    const segments = await loadSegments([...new Set(allTargeting.flatMap((t) => segmentKeysOf(t as EnvTargeting)))])
     const prereqNames = allTargeting.flatMap((t) => t.prerequisites.map((p) => p.flag)).filter((n) => n !== input.name)
     const others = await flagVariantsMap(prereqNames)
     const errors: FieldError[] = validateFlag(input, {
       segmentExists: (key) => key in segments,
-      flagVariants: (flag) => flag === input.name ? input.variants.map((v) => v.key) : others.get(flag)?.variants,
+      flagVariants: (flag) => flag === input.name ? input.variants?.map((v) => v.key) : others.get(flag)?.variants,
       prerequisiteEdges: (flag) => {
         const byEnv = others.get(flag)?.prerequisites
         return byEnv === undefined ? [] : [...new Set([...byEnv.values()].flat())]
       }
     })
-    if (errors.length > 0) {
-      throw badRequest(errors.map((e) => `${pathPrefix}${e.path}: ${e.message}`).join('; '),
-        errors.map((e) => ({ path: pathPrefix + e.path, message: e.message })))
-    }
-    return segments
+    if (errors.length > 0) throw badRequest(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors)
+    return { flag: input as ValidFlag, segments }
   }
 
   /**
@@ -135,15 +142,15 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
   }
 
   return {
-    async create (input: CreateFeatureInput, meta: WriteMeta): Promise<FeatureWithEnvironments> {
-      const segments = await validate(input)
+    async create (draft: CreateFeatureInput, meta: WriteMeta): Promise<FeatureWithEnvironments> {
+      const { flag: input, segments } = await validate(draft)
       const at = new Date(now()).toISOString()
       const feature: Feature = {
         name: input.name,
-        description: input.description ?? '',
+        description: draft.description ?? '',
         type: input.type,
         variants: input.variants,
-        tags: input.tags ?? [],
+        tags: draft.tags ?? [],
         createdAt: at,
         createdBy: meta.actor,
         updatedAt: at,
@@ -200,7 +207,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
         const envs = await getEnvItems(name)
         const variants = input.variants ?? before.variants
         const environments = Object.fromEntries(envs.map((e) => [e.environment as string, targetingOf(e)]))
-        const segments = input.variants !== undefined ? await validate({ name, type: before.type, variants, environments }) : {}
+        const segments = input.variants !== undefined ? (await validate({ name, type: before.type, variants, environments })).segments : {}
         const at = new Date(now()).toISOString()
         const version = expected + 1
         const changes: Record<string, unknown> = {}
@@ -223,10 +230,12 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       })
     },
 
-    async putEnv (name: string, env: string, targeting: EnvTargeting, meta: WriteMeta): Promise<{ config: FeatureEnvConfig; version: number }> {
+    /** Set one environment's config; the feature item is read once per attempt (for its type and variants). */
+    async putEnv (name: string, env: string, input: EnvTargetingInput, meta: WriteMeta): Promise<{ config: FeatureEnvConfig; version: number }> {
       return await withVersion(name, meta, async (item, expected) => {
         const feature = toFeature(item)
-        const segments = await validate({ name, type: feature.type, variants: feature.variants, environments: { [env]: targeting } })
+        const { flag, segments } = await validate({ name, type: feature.type, variants: feature.variants, environments: { [env]: input } })
+        const targeting = flag.environments[env]
         const current = await getEnvItem(name, env)
         const beforeConfig = current !== undefined ? toEnvConfig(current) : null
         // A config created concurrently bumps the flag version, so the commit below fails and the
@@ -324,7 +333,6 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       })
     },
 
-    getFeatureItem
   }
 }
 

@@ -177,6 +177,32 @@ t.test('features routes', async (t) => {
     t.equal((await req('GET', '/features/put-env')).json().environments.dev.enableAt, future, 'enableAt reads back')
   })
 
+  t.test('PUT /features/{flag}/env/{env} reads the feature item once; a non-boolean flag is validated once, in the domain', async (t) => {
+    t.equal((await create({ name: 'read-once', environments: { dev: false } })).statusCode, 201)
+    const reads: string[] = []
+    const record = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      const input = (args as { input?: { Key?: { PK?: unknown; SK?: unknown } } }).input
+      const sk = input?.Key?.SK
+      if (typeof sk === 'string' || typeof (sk as { S?: unknown } | undefined)?.S === 'string') reads.push(typeof sk === 'string' ? sk : String((sk as { S: string }).S))
+      return await next(args)
+    }
+    app.dynamo.middlewareStack.add(record as never, { step: 'initialize', name: 'recordKeys' })
+    t.teardown(() => { app.dynamo.middlewareStack.remove('recordKeys') })
+    const res = await req('PUT', '/features/read-once/env/qa', { enabled: true })
+    t.equal(res.statusCode, 200, res.body)
+    t.equal(reads.filter((k) => k === 'FEATURE#read-once').length, 1, `the feature item is read once (keys read: ${reads.join(', ')})`)
+
+    t.equal((await create({ name: 'colour', type: 'string', variants: [{ key: 'red', value: 'red' }, { key: 'blue', value: 'blue' }], environments: { dev: { enabled: true, offVariant: 'red', defaultServe: { variant: 'blue' } } } })).statusCode, 201)
+    const missing = await req('PUT', '/features/colour/env/qa', { enabled: true })
+    const p = expectProblem(t, missing, 400)
+    t.same(p.errors, [
+      { path: '/body/offVariant', message: 'required for string flags' },
+      { path: '/body/defaultServe', message: 'required for string flags' }
+    ], 'both missing fields named, by validateFlag')
+    const noVariants = await create({ name: 'colour-2', type: 'string', environments: {} })
+    t.match(expectProblem(t, noVariants, 400).errors, [{ path: '/variants', message: 'variants are required for string flags' }])
+  })
+
   t.test('DELETE /features/{flag}/env/{env} and DELETE /features/{flag}', async (t) => {
     t.equal((await create({ name: 'doomed', environments: { dev: true, qa: true, prod: false } })).statusCode, 201)
 
