@@ -62,7 +62,7 @@ export function isBuiltin (spec: string): boolean {
 }
 
 /**
- * Provided by the nodejs22.x runtime: Node's built-ins and the AWS SDK v3, which the runtime ships
+ * Provided by the nodejs24.x runtime: Node's built-ins and the AWS SDK v3, which the runtime ships
  * installed with its dependencies (the @smithy/* packages the @aws-sdk/* ones are built on).
  */
 function providedByRuntime (spec: string): boolean {
