@@ -40,6 +40,8 @@ export interface paths {
                                 environment: string;
                                 /** @description Public id of the key (part of the secret); use it to revoke */
                                 id: string;
+                                /** @description `client`: evaluation results only (safe in a browser). `server`: may also download the rules of its environment (GET /sdk/v1/flags) for in-process evaluation. Keys created before kinds existed are `client`. */
+                                kind: "server" | "client";
                                 name: string;
                                 /** Format: date-time */
                                 revokedAt?: string;
@@ -94,18 +96,17 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    /**
-                     * @example {
-                     *       "name": "checkout-service",
-                     *       "environment": "prod"
-                     *     }
-                     */
                     "application/json": {
                         /**
                          * @description Lowercase slug: a-z, 0-9 and "-", 1–32 characters
                          * @example prod
                          */
                         environment: string;
+                        /**
+                         * @description Chosen at creation, never changed; default `client`
+                         * @default client
+                         */
+                        kind?: "server" | "client";
                         /** @description What the key is for, e.g. "checkout-service" */
                         name: string;
                     };
@@ -126,6 +127,8 @@ export interface paths {
                             id: string;
                             /** @description The secret, `sy_{environment}_{id}_{random}`. Shown once: only its SHA-256 digest is stored. */
                             key: string;
+                            /** @description `client`: evaluation results only (safe in a browser). `server`: may also download the rules of its environment (GET /sdk/v1/flags) for in-process evaluation. Keys created before kinds existed are `client`. */
+                            kind: "server" | "client";
                             name: string;
                             /** @enum {string} */
                             role: "CLIENT";
@@ -200,6 +203,8 @@ export interface paths {
                             environment: string;
                             /** @description Public id of the key (part of the secret); use it to revoke */
                             id: string;
+                            /** @description `client`: evaluation results only (safe in a browser). `server`: may also download the rules of its environment (GET /sdk/v1/flags) for in-process evaluation. Keys created before kinds existed are `client`. */
+                            kind: "server" | "client";
                             name: string;
                             /** Format: date-time */
                             revokedAt?: string;
@@ -2411,6 +2416,290 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdk/v1/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The rules of the API key's environment, for in-process evaluation (server API keys only; ETag, 304, gzip/br) */
+        get: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description Lowercase slug: a-z, 0-9 and "-", 1–32 characters
+                     * @example prod
+                     */
+                    environment?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The complete evaluation definitions of the API key's environment (sync format 1) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description Lowercase slug: a-z, 0-9 and "-", 1–32 characters
+                             * @example prod
+                             */
+                            environment: string;
+                            /** @description Every flag configured in the environment, in key order, with its pending schedule */
+                            flags: {
+                                /** @description A fixed variant or a weighted rollout */
+                                defaultServe: {
+                                    variant: string;
+                                } | {
+                                    rollout: {
+                                        /** @description Context attribute; default targetingKey */
+                                        bucketBy?: string;
+                                        /** @description Default: the flag name */
+                                        salt?: string;
+                                        /** @description Weights sum to 100000 */
+                                        variants: {
+                                            variant: string;
+                                            weight: number;
+                                        }[];
+                                    };
+                                };
+                                enabled: boolean;
+                                /**
+                                 * @description Lowercase slug: a-z, 0-9, ".", "_" and "-", 1–64 characters, starting and ending with a letter or digit
+                                 * @example new-checkout
+                                 */
+                                key: string;
+                                offVariant: string;
+                                prerequisites: {
+                                    /**
+                                     * @description Lowercase slug: a-z, 0-9, ".", "_" and "-", 1–64 characters, starting and ending with a letter or digit
+                                     * @example new-checkout
+                                     */
+                                    flag: string;
+                                    variant: string;
+                                }[];
+                                rules: {
+                                    /** @description All must match (AND) */
+                                    clauses: {
+                                        /** @description Context attribute; `targetingKey` for the key */
+                                        attribute: string;
+                                        caseInsensitive?: boolean;
+                                        negate?: boolean;
+                                        operator: "in" | "contains" | "startsWith" | "endsWith" | "matches" | "lt" | "lte" | "gt" | "gte" | "eq" | "before" | "after" | "semverEq" | "semverLt" | "semverLte" | "semverGt" | "semverGte" | "exists" | "segmentMatch";
+                                        values: (string | number | boolean)[];
+                                    }[];
+                                    description?: string;
+                                    id: string;
+                                    /** @description A fixed variant or a weighted rollout */
+                                    serve: {
+                                        variant: string;
+                                    } | {
+                                        rollout: {
+                                            /** @description Context attribute; default targetingKey */
+                                            bucketBy?: string;
+                                            /** @description Default: the flag name */
+                                            salt?: string;
+                                            /** @description Weights sum to 100000 */
+                                            variants: {
+                                                variant: string;
+                                                weight: number;
+                                            }[];
+                                        };
+                                    };
+                                }[];
+                                schedule: {
+                                    /**
+                                     * Format: date-time
+                                     * @description When the change applies (ISO 8601 with offset)
+                                     */
+                                    at: string;
+                                    change: {
+                                        /** @description A fixed variant or a weighted rollout */
+                                        defaultServe?: {
+                                            variant: string;
+                                        } | {
+                                            rollout: {
+                                                /** @description Context attribute; default targetingKey */
+                                                bucketBy?: string;
+                                                /** @description Default: the flag name */
+                                                salt?: string;
+                                                /** @description Weights sum to 100000 */
+                                                variants: {
+                                                    variant: string;
+                                                    weight: number;
+                                                }[];
+                                            };
+                                        };
+                                        enabled?: boolean;
+                                        rules?: {
+                                            /** @description All must match (AND) */
+                                            clauses: {
+                                                /** @description Context attribute; `targetingKey` for the key */
+                                                attribute: string;
+                                                caseInsensitive?: boolean;
+                                                negate?: boolean;
+                                                operator: "in" | "contains" | "startsWith" | "endsWith" | "matches" | "lt" | "lte" | "gt" | "gte" | "eq" | "before" | "after" | "semverEq" | "semverLt" | "semverLte" | "semverGt" | "semverGte" | "exists" | "segmentMatch";
+                                                values: (string | number | boolean)[];
+                                            }[];
+                                            description?: string;
+                                            id: string;
+                                            /** @description A fixed variant or a weighted rollout */
+                                            serve: {
+                                                variant: string;
+                                            } | {
+                                                rollout: {
+                                                    /** @description Context attribute; default targetingKey */
+                                                    bucketBy?: string;
+                                                    /** @description Default: the flag name */
+                                                    salt?: string;
+                                                    /** @description Weights sum to 100000 */
+                                                    variants: {
+                                                        variant: string;
+                                                        weight: number;
+                                                    }[];
+                                                };
+                                            };
+                                        }[];
+                                    };
+                                    id: string;
+                                }[];
+                                /** @description Present only when this flag holds another copy of a segment than the shared one (flags read at slightly different moments) */
+                                segmentOverrides?: {
+                                    [key: string]: {
+                                        description?: string;
+                                        excluded: string[];
+                                        included: string[];
+                                        key: string;
+                                        /** @description A context is in the segment when any rule matches */
+                                        rules: {
+                                            clauses: {
+                                                /** @description Context attribute; `targetingKey` for the key */
+                                                attribute: string;
+                                                caseInsensitive?: boolean;
+                                                negate?: boolean;
+                                                operator: "in" | "contains" | "startsWith" | "endsWith" | "matches" | "lt" | "lte" | "gt" | "gte" | "eq" | "before" | "after" | "semverEq" | "semverLt" | "semverLte" | "semverGt" | "semverGte" | "exists" | "segmentMatch";
+                                                values: (string | number | boolean)[];
+                                            }[];
+                                        }[];
+                                    };
+                                };
+                                /** @description Keys of the segments this flag references; their definitions are under the document's `segments` */
+                                segments: string[];
+                                targets: {
+                                    /** @description targetingKeys */
+                                    values: string[];
+                                    variant: string;
+                                }[];
+                                /** @description Type of every variant value */
+                                type: "boolean" | "string" | "number" | "json";
+                                variants: {
+                                    description?: string;
+                                    key: string;
+                                    /** @description Value served; must match the flag type */
+                                    value: unknown;
+                                }[];
+                                /** @description The flag's version (its ETag in GET /features/{flag}) when read */
+                                version: number;
+                            }[];
+                            /**
+                             * @description Changes only when a reader of version 1 could misread the document
+                             * @enum {number}
+                             */
+                            formatVersion: 1;
+                            /** Format: date-time */
+                            generatedAt: string;
+                            /** @description Environment revision the document was read at (it never misses a change up to it) */
+                            revision: number;
+                            segments: {
+                                [key: string]: {
+                                    description?: string;
+                                    excluded: string[];
+                                    included: string[];
+                                    key: string;
+                                    /** @description A context is in the segment when any rule matches */
+                                    rules: {
+                                        clauses: {
+                                            /** @description Context attribute; `targetingKey` for the key */
+                                            attribute: string;
+                                            caseInsensitive?: boolean;
+                                            negate?: boolean;
+                                            operator: "in" | "contains" | "startsWith" | "endsWith" | "matches" | "lt" | "lte" | "gt" | "gte" | "eq" | "before" | "after" | "semverEq" | "semverLt" | "semverLte" | "semverGt" | "semverGte" | "exists" | "segmentMatch";
+                                            values: (string | number | boolean)[];
+                                        }[];
+                                    }[];
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Not Modified: the ETag sent in If-None-Match is current */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Storage temporarily unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

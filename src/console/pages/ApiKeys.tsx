@@ -9,6 +9,7 @@ export function ApiKeysPage ({ environments }: { environments: Environment[] }) 
   const { data, error, reload } = useAsync(async () => ok(await api.GET('/api-keys', { params: { query: { limit: 100 } } })), [])
   const [name, setName] = useState('')
   const [env, setEnv] = useState(environments[0]?.name ?? 'dev')
+  const [kind, setKind] = useState<'client' | 'server'>('client')
   const [secret, setSecret] = useState<{ name: string; key: string } | null>(null)
   const [copied, setCopied] = useState(false)
   const [errors, setErrors] = useState(new FieldErrors())
@@ -20,7 +21,7 @@ export function ApiKeysPage ({ environments }: { environments: Environment[] }) 
     setActionError(null)
     setErrors(new FieldErrors())
     try {
-      const created = ok(await api.POST('/api-keys', { body: { name, environment: env } }))
+      const created = ok(await api.POST('/api-keys', { body: { name, environment: env, kind } }))
       setSecret({ name: created.name, key: created.key })
       setCopied(false)
       setName('')
@@ -54,6 +55,13 @@ export function ApiKeysPage ({ environments }: { environments: Environment[] }) 
           <Field label='Environment' errors={errors.at('/body/environment')}>
             {(id) => <select id={id} value={env} onChange={(e) => setEnv(e.currentTarget.value)}>{environments.map((x) => <option key={x.name} value={x.name}>{x.name}</option>)}</select>}
           </Field>
+          <Field label='Kind' hint='client: evaluation results only (safe in a browser); server: may also download the rules' errors={errors.at('/body/kind')}>
+            {(id, d) => (
+              <select id={id} aria-describedby={d} value={kind} onChange={(e) => setKind(e.currentTarget.value as 'client' | 'server')}>
+                <option value='client'>client</option><option value='server'>server</option>
+              </select>
+            )}
+          </Field>
         </div>
         <div class='actions'><button type='submit' class='primary'>Create key</button></div>
       </form>
@@ -71,12 +79,12 @@ export function ApiKeysPage ({ environments }: { environments: Environment[] }) 
         ? error === null && <Loading what='API keys' />
         : (
           <table aria-label='API keys'>
-            <thead><tr><th scope='col'>Name</th><th scope='col'>Id</th><th scope='col'>Environment</th><th scope='col'>Created</th><th scope='col'>Status</th><th scope='col'><span class='sr-only'>Actions</span></th></tr></thead>
+            <thead><tr><th scope='col'>Name</th><th scope='col'>Id</th><th scope='col'>Environment</th><th scope='col'>Kind</th><th scope='col'>Created</th><th scope='col'>Status</th><th scope='col'><span class='sr-only'>Actions</span></th></tr></thead>
             <tbody>
-              {data.items.length === 0 && <tr><td colSpan={6} class='muted'>No API key yet.</td></tr>}
+              {data.items.length === 0 && <tr><td colSpan={7} class='muted'>No API key yet.</td></tr>}
               {data.items.map((k) => (
                 <tr key={k.id}>
-                  <td>{k.name}</td><td><code>{k.id}</code></td><td>{k.environment}</td>
+                  <td>{k.name}</td><td><code>{k.id}</code></td><td>{k.environment}</td><td>{k.kind}</td>
                   <td class='small'>{`${when(k.createdAt)} by ${k.createdBy}`}</td>
                   <td>{k.revokedAt !== undefined ? <span class='state off'>{`revoked ${when(k.revokedAt)}`}</span> : <span class='state on'>active</span>}</td>
                   <td>
