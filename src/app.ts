@@ -22,6 +22,8 @@ import segmentRoutes from '../routes/segments.js'
 import explainRoutes from '../routes/explain.js'
 import consoleRoutes from '../routes/console.js'
 import sdkRoutes from '../routes/sdk.js'
+import webhooksPlugin, { type WebhooksPluginOptions } from '../plugins/webhooks.js'
+import webhookRoutes from '../routes/webhooks.js'
 
 export interface AppOptions extends CoreOptions {
   /** Seed environments and the ADMIN_EMAIL account on ready (default true). */
@@ -37,6 +39,8 @@ export interface AppOptions extends CoreOptions {
    * open (src/local/dev.ts turns it on); an HTTP API in front of Lambda cannot.
    */
   sdkStream?: boolean
+  /** Seams of the webhook routes (name resolution of the save-time URL check). */
+  webhooks?: WebhooksPluginOptions
 }
 
 async function app (fastify: FastifyInstance, opts: AppOptions) {
@@ -55,6 +59,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   // The write side: its repositories, and the SQS client and audit publisher that listen to commits.
   await fastify.register(repositoriesPlugin)
   await fastify.register(auditPublisherPlugin, { sqs: opts.sqs })
+  await fastify.register(webhooksPlugin, opts.webhooks ?? {})
   await fastify.register(swaggerPlugin, { ui: opts.docsUi })
   if (opts.bootstrap !== false) await fastify.register(bootstrapPlugin)
 
@@ -73,6 +78,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   // The rules for in-process providers, and on the long-running server their change stream
   // (on AWS the template routes /sdk/v1/flags to the EvaluateFunction).
   await fastify.register(sdkRoutes, { prefix: '/sdk/v1', stream: opts.sdkStream === true })
+  await fastify.register(webhookRoutes, { prefix: '/webhooks' })
 }
 
 export default fp(app, { name: 'switchyard' })

@@ -25,7 +25,11 @@ export const ConfigSchema = Type.Object({
   EVAL_FAST_LANE: Type.Boolean({ default: true, description: 'Long-running server only: answer cached evaluations in front of Fastify (src/fast-lane.ts)' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 6_000, minimum: 1, description: 'Evaluation requests per client per minute' }),
   LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 10, minimum: 1 }),
-  SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: 'Answer 503 while the event loop lags more than this; 0 disables' })
+  SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: 'Answer 503 while the event loop lags more than this; 0 disables' }),
+  WEBHOOK_QUEUE_URL: Type.Optional(Type.String({ minLength: 1, description: 'Queue of webhook delivery wake-ups; without it no webhook is delivered' })),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: Type.Boolean({ default: false, description: 'Allow webhook URLs on loopback/private/link-local addresses and plain http:// (local receivers only)' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 60_000, description: 'Deadline of one webhook attempt: DNS, connect, TLS, request and response headers' }),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: Type.Integer({ default: 4, minimum: 1, maximum: 100, description: 'Attempts in progress per webhook endpoint in one process; more wait their turn' })
 })
 export type Config = Static<typeof ConfigSchema>
 

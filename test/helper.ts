@@ -49,6 +49,7 @@ export function testEnv (stack: LocalStack, extra: Record<string, string> = {}):
     DYNAMODB_ENDPOINT: stack.dynamoEndpoint,
     SQS_ENDPOINT: stack.sqsEndpoint,
     AUDIT_QUEUE_URL: stack.queueUrl,
+    WEBHOOK_QUEUE_URL: stack.webhookQueueUrl,
     JWT_SECRET: randomBytes(32).toString('hex'),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,

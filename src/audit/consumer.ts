@@ -31,13 +31,20 @@ export function parseAuditMessage (body: string): AuditEvent {
 
 export interface ConsumerLogger { info(obj: object, msg: string): void; error(obj: object, msg: string): void }
 
-export function createAuditConsumer (deps: { audit: AuditRepository; log: ConsumerLogger }) {
+export function createAuditConsumer (deps: {
+  audit: AuditRepository
+  log: ConsumerLogger
+  /** Runs after the record is written and before the outbox item goes (the webhook fan-out). */
+  afterPersist?: (event: AuditEvent) => Promise<unknown>
+}) {
   return async function handleAuditBatch (event: SqsEvent): Promise<SqsBatchResponse> {
     const failures: Array<{ itemIdentifier: string }> = []
     await Promise.all(event.Records.map(async (record) => {
       try {
         const audit = parseAuditMessage(record.body)
         const outcome = await deps.audit.put(audit)
+        // Until this succeeds the message fails and comes back, and the outbox item stays.
+        if (deps.afterPersist !== undefined) await deps.afterPersist(audit)
         // The event is safe in the log: its outbox item (if the publisher did not get to it) can go.
         await deps.audit.deleteOutbox(audit.eventId)
         deps.log.info({ eventId: audit.eventId, action: audit.action, outcome }, 'audit event persisted')

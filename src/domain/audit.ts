@@ -8,13 +8,14 @@ export const AUDIT_ACTIONS = [
   'ENVIRONMENT_REGISTERED',
   'USER_SIGNED_UP', 'USER_ROLE_CHANGED',
   'API_KEY_CREATED', 'API_KEY_REVOKED',
-  'SEGMENT_CREATED', 'SEGMENT_UPDATED', 'SEGMENT_DELETED'
+  'SEGMENT_CREATED', 'SEGMENT_UPDATED', 'SEGMENT_DELETED',
+  'WEBHOOK_CREATED', 'WEBHOOK_UPDATED', 'WEBHOOK_DELETED', 'WEBHOOK_SECRET_ROTATED'
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
 export const AuditEventSchema = Type.Object({
   eventId: Type.String({ minLength: 36, maxLength: 36 }),
-  /** Audit partition: a flag name, or `user:…`, `environment:…`, `apikey:…`, `segment:…`. */
+  /** Audit partition: a flag name, or `user:…`, `environment:…`, `apikey:…`, `segment:…`, `webhook:…`. */
   subject: Type.String({ minLength: 1, maxLength: 300 }),
   feature: Type.Optional(Type.String()),
   environment: Type.Optional(Type.String()),

@@ -84,7 +84,8 @@ export async function appEnv (env: Env, opts: { fetchSecret?: SecretFetcher } = 
 
 /** The part of the configuration the workers use; no JWT secret, no admin bootstrap. */
 export const WorkerConfigSchema = Type.Pick(ConfigSchema, [
-  'TABLE_NAME', 'AWS_REGION', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'LOG_LEVEL', 'OUTBOX_SWEEP_AGE_MS', 'AUDIT_RETENTION_DAYS'
+  'TABLE_NAME', 'AWS_REGION', 'DYNAMODB_ENDPOINT', 'SQS_ENDPOINT', 'AUDIT_QUEUE_URL', 'LOG_LEVEL', 'OUTBOX_SWEEP_AGE_MS', 'AUDIT_RETENTION_DAYS',
+  'WEBHOOK_QUEUE_URL', 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT'
 ])
 export type LambdaWorkerConfig = Static<typeof WorkerConfigSchema>
 

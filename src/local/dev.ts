@@ -13,6 +13,7 @@ import { loadConfig } from '../config.js'
 import { startLocalStack, type LocalStack } from './stack.js'
 import { createWorkers } from '../workers/runtime.js'
 import { startInterval, startSqsPoller, type Poller } from './workers.js'
+import { startDispatcher } from './dispatcher.js'
 
 export interface DevServer {
   app: FastifyInstance
@@ -56,6 +57,7 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
       env.DYNAMODB_ENDPOINT = stack.dynamoEndpoint
       env.SQS_ENDPOINT = stack.sqsEndpoint
       env.AUDIT_QUEUE_URL ??= stack.queueUrl
+      env.WEBHOOK_QUEUE_URL ??= stack.webhookQueueUrl
     }
     env.JWT_SECRET ??= await localJwtSecret(dataDir)
     const config = loadConfig(env)
@@ -75,6 +77,10 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
       startSqsPoller({ sqs: workers.sqs, queueUrl: config.AUDIT_QUEUE_URL, handler: workers.consume, onError: (err) => server.log.warn({ err }, 'audit poller error') }),
       startInterval(() => workers.maintain(), opts.maintenanceEveryMs ?? 5_000, (err) => server.log.warn({ err }, 'maintenance error'))
     ]
+    const deliveryWorker = workers.webhooks.worker
+    if (config.WEBHOOK_QUEUE_URL !== undefined && deliveryWorker !== undefined) {
+      pollers.push(startDispatcher({ sqs: workers.sqs, queueUrl: config.WEBHOOK_QUEUE_URL, handler: deliveryWorker.handleBatch, onError: (err) => server.log.warn({ err }, 'webhook dispatcher error') }))
+    }
     closers.push(async () => { await Promise.all(pollers.map((p) => p.close())) })
     await server.ready()
     const fastLane = config.EVAL_FAST_LANE ? createFastLane(server) : undefined

@@ -26,6 +26,9 @@ export interface LocalStack {
   sqsEndpoint: string
   queueUrl: string
   dlqUrl: string
+  /** The webhook delivery queue (wake-ups) and its dead-letter queue. */
+  webhookQueueUrl: string
+  webhookDlqUrl: string
   close(): Promise<void>
 }
 
@@ -54,11 +57,15 @@ export async function startLocalStack (opts: LocalStackOptions): Promise<LocalSt
     try {
       await ensureTable(ddb, opts.tableName)
       const { queueUrl, dlqUrl } = await ensureQueues(sqs, opts.queueName ?? `${opts.tableName}-audit`, opts.visibilityTimeoutSeconds ?? 5)
+      // Longer than one attempt's deadline (WEBHOOK_TIMEOUT_MS, 10 s by default) plus its writes.
+      const webhooks = await ensureQueues(sqs, `${opts.tableName}-webhooks`, 30)
       return {
         dynamoEndpoint,
         sqsEndpoint,
         queueUrl,
         dlqUrl,
+        webhookQueueUrl: webhooks.queueUrl,
+        webhookDlqUrl: webhooks.dlqUrl,
         async close () {
           if (sqsServer !== undefined) {
             const s = sqsServer

@@ -19,3 +19,12 @@ export const scheduleKey = (at: string, flag: string, env: string, id: string) =
   ({ PK: 'SCHEDULE', SK: `AT#${at}#${flag}#${env}#${id}` })
 /** One per environment: bumped in the transaction of every change to one of its flag configs. */
 export const envRevisionKey = (env: string) => ({ PK: `ENVREV#${env}`, SK: 'REVISION' })
+export const webhookKey = (id: string) => ({ PK: 'WEBHOOKS', SK: `WEBHOOK#${id}` })
+export const webhooksPartition = 'WEBHOOKS'
+export const webhookDeliveryPartition = (subscriptionId: string) => `WEBHOOK#${subscriptionId}`
+export const webhookDeliveryKey = (subscriptionId: string, eventId: string) =>
+  ({ PK: webhookDeliveryPartition(subscriptionId), SK: `DELIVERY#${eventId}` })
+/** GSI1 entry of a pending delivery, ordered by its next attempt: the sweeper's Query. */
+export const webhookDuePartition = 'WEBHOOKS_DUE'
+export const webhookDueIndexKeys = (nextAttemptAt: number, subscriptionId: string, eventId: string) =>
+  ({ GSI1PK: webhookDuePartition, GSI1SK: `AT#${new Date(nextAttemptAt).toISOString()}#${subscriptionId}#${eventId}` })
