@@ -118,8 +118,14 @@ export default async function webhookRoutes (app: FastifyInstance) {
     const sub = await existing(request.params.id)
     const at = fastify.clock()
     const event: DeliverableEvent = {
-      eventId: fastify.store.ids.eventId(), subject: `webhook:${sub.id}`, action: TEST_EVENT_TYPE, actor: request.user.sub,
-      timestamp: new Date(at).toISOString(), before: null, after: null, requestId: request.id
+      eventId: fastify.store.ids.eventId(),
+      subject: `webhook:${sub.id}`,
+      action: TEST_EVENT_TYPE,
+      actor: request.user.sub,
+      timestamp: new Date(at).toISOString(),
+      before: null,
+      after: null,
+      requestId: request.id
     }
     await deliveries.createIfAbsent(sub.id, event, at)
     await fastify.webhooks.wake({ subscriptionId: sub.id, eventId: event.eventId })

@@ -21,7 +21,8 @@ export const ENTRY_SURFACES: Record<string, Surface> = {
   'src/lambda/api.ts': 'api',
   'src/lambda/evaluate.ts': 'evaluate',
   'src/lambda/audit-consumer.ts': 'worker',
-  'src/lambda/maintenance.ts': 'worker'
+  'src/lambda/maintenance.ts': 'worker',
+  'src/lambda/webhook-delivery.ts': 'worker'
 }
 
 /** Environment variables the entry points read besides the config schema's. */

@@ -94,8 +94,17 @@ export function createWebhookRepository (store: Store, opts: { random?: (size: n
       const iso = new Date(at).toISOString()
       const secret = generateSecret(random)
       const subscription: WebhookSubscription = {
-        id, url: input.url, description: input.description ?? '', filter: input.filter ?? {}, status: input.status ?? 'active',
-        format: input.format ?? 'standard', createdAt: iso, createdBy: meta.actor, updatedAt: iso, updatedBy: meta.actor, version: 1
+        id,
+        url: input.url,
+        description: input.description ?? '',
+        filter: input.filter ?? {},
+        status: input.status ?? 'active',
+        format: input.format ?? 'standard',
+        createdAt: iso,
+        createdBy: meta.actor,
+        updatedAt: iso,
+        updatedBy: meta.actor,
+        version: 1
       }
       const secrets: StoredSecret[] = [{ secret, createdAt: iso }]
       await store.commit([{

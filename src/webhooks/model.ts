@@ -100,8 +100,11 @@ export function payloadOf (format: WebhookFormat, event: DeliverableEvent): stri
 }
 
 const VERBS: Record<string, string> = {
-  FEATURE_CREATED: 'created flag', FEATURE_UPDATED: 'updated flag', FEATURE_DELETED: 'deleted flag',
-  ENVIRONMENT_UPDATED: 'changed flag', ENVIRONMENT_DELETED: 'removed flag'
+  FEATURE_CREATED: 'created flag',
+  FEATURE_UPDATED: 'updated flag',
+  FEATURE_DELETED: 'deleted flag',
+  ENVIRONMENT_UPDATED: 'changed flag',
+  ENVIRONMENT_DELETED: 'removed flag'
 }
 
 function slackEscape (s: string): string {

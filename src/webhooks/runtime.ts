@@ -43,8 +43,15 @@ export function createWebhookWorkers (deps: { config: WebhookConfig; store: Stor
   const fanOut = queue !== undefined ? createFanOut({ subscriptions, deliveries, queue, flagTags, now: store.now }) : undefined
   const worker = queue !== undefined
     ? createDeliveryWorker({
-      subscriptions, deliveries, queue, send, now: store.now, log: deps.log, random: deps.random,
-      timeoutMs: config.WEBHOOK_TIMEOUT_MS, maxInFlightPerEndpoint: config.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT
+      subscriptions,
+      deliveries,
+      queue,
+      send,
+      now: store.now,
+      log: deps.log,
+      random: deps.random,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      maxInFlightPerEndpoint: config.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT
     })
     : undefined
   return { subscriptions, deliveries, queue, fanOut, worker }

@@ -34,7 +34,7 @@ const fn = (name: string): FunctionBuild => {
 const BUNDLES_SDK = new Set(['EvaluateFunction'])
 
 t.test('the build: one bundle per function, bcrypt only where its layer is', async (t) => {
-  t.same(built.functions.map((f) => f.name).sort(), ['ApiFunction', 'AuditConsumerFunction', 'EvaluateFunction', 'MaintenanceFunction'])
+  t.same(built.functions.map((f) => f.name).sort(), ['ApiFunction', 'AuditConsumerFunction', 'EvaluateFunction', 'MaintenanceFunction', 'WebhookDeliveryFunction'])
   for (const f of built.functions) {
     t.ok(f.exports.includes('handler'), `${f.name} exports its handler`)
     t.notOk(f.packages.includes('bcrypt'), `${f.name} does not bundle bcrypt`)
