@@ -3,7 +3,7 @@
 // (src/webhooks/delivery-worker.ts): one attempt per wake-up under a lease, the records of a batch
 // concurrently, a partial batch response for the ones whose outcome could not be recorded.
 import { createWorkers } from '../workers/runtime.js'
-import type { SqsEvent, SqsBatchResponse } from '../workers/audit-consumer.js'
+import type { SqsEvent, SqsBatchResponse } from '../audit/consumer.js'
 import { workerConfig } from './env.js'
 import { createLogger } from './log.js'
 

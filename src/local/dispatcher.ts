@@ -4,7 +4,7 @@
 // handler the Lambda runs) and deleted when the handler reports it processed, so a message stuck
 // on a hanging endpoint holds nothing but itself. At most `maxInFlight` messages are in progress.
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
-import type { SqsEvent, SqsBatchResponse } from '../workers/audit-consumer.js'
+import type { SqsEvent, SqsBatchResponse } from '../audit/consumer.js'
 import type { Poller } from './workers.js'
 
 export function startDispatcher (opts: {

@@ -10,7 +10,7 @@ import { ALL_OLD } from './store.js'
 import { webhookKey, webhooksPartition } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { notFound, preconditionFailed } from '../domain/errors.js'
-import type { WriteMeta } from './feature-repository.js'
+import type { WriteMeta } from './store.js'
 import { generateSecret } from '../webhooks/signature.js'
 import type { StoredSecret, WebhookFilter, WebhookFormat, WebhookStatus, WebhookSubscription } from '../webhooks/model.js'
 

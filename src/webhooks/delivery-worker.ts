@@ -4,7 +4,7 @@
 // message is acknowledged. Records of a batch run concurrently, and an endpoint may have at most
 // `maxInFlightPerEndpoint` attempts in progress in this process (more are put back on the queue a
 // few seconds later), so a slow endpoint holds its own deliveries, not anyone else's.
-import type { SqsBatchResponse, SqsEvent } from '../workers/audit-consumer.js'
+import type { SqsBatchResponse, SqsEvent } from '../audit/consumer.js'
 import type { WebhookRepository } from '../repositories/webhook-repository.js'
 import type { WebhookDeliveryRepository, AttemptOutcome } from '../repositories/webhook-delivery-repository.js'
 import { MAX_DELAY_SECONDS, parseWakeup, type DeliveryQueue, type Wakeup } from './queue.js'
