@@ -3235,6 +3235,1121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook subscriptions (never their secrets) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** Format: date-time */
+                                createdAt: string;
+                                createdBy: string;
+                                description: string;
+                                filter: {
+                                    /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                                    actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                                    /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                                    environments?: string[];
+                                    /** @description Only events of these flags (or of flags with one of `tags`) */
+                                    flags?: string[];
+                                    /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                                    tags?: string[];
+                                };
+                                /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                                format: "standard" | "slack";
+                                id: string;
+                                /**
+                                 * Format: date-time
+                                 * @description During a rotation: until then deliveries are signed with both secrets
+                                 */
+                                previousSecretExpiresAt?: string;
+                                /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                                status: "active" | "paused";
+                                /** Format: date-time */
+                                updatedAt: string;
+                                updatedBy: string;
+                                url: string;
+                                version: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Subscribe a URL to flag changes; the signing secret is shown once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://hooks.example.com/switchyard",
+                     *       "filter": {
+                     *         "environments": [
+                     *           "prod"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        description?: string;
+                        filter?: {
+                            /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                            actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                            /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                            environments?: string[];
+                            /** @description Only events of these flags (or of flags with one of `tags`) */
+                            flags?: string[];
+                            /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                            tags?: string[];
+                        };
+                        /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                        format?: "standard" | "slack";
+                        /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                        status?: "active" | "paused";
+                        /** @description https:// URL receiving POSTs (http:// and private addresses only with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true) */
+                        url: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string;
+                            description: string;
+                            filter: {
+                                /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                                actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                                /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                                environments?: string[];
+                                /** @description Only events of these flags (or of flags with one of `tags`) */
+                                flags?: string[];
+                                /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                                tags?: string[];
+                            };
+                            /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                            format: "standard" | "slack";
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description During a rotation: until then deliveries are signed with both secrets
+                             */
+                            previousSecretExpiresAt?: string;
+                            /** @description The signing secret, `whsec_` + base64. Shown once: store it now. */
+                            secret: string;
+                            /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                            status: "active" | "paused";
+                            /** Format: date-time */
+                            updatedAt: string;
+                            updatedBy: string;
+                            url: string;
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook subscription; ETag for If-Match */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string;
+                            description: string;
+                            filter: {
+                                /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                                actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                                /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                                environments?: string[];
+                                /** @description Only events of these flags (or of flags with one of `tags`) */
+                                flags?: string[];
+                                /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                                tags?: string[];
+                            };
+                            /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                            format: "standard" | "slack";
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description During a rotation: until then deliveries are signed with both secrets
+                             */
+                            previousSecretExpiresAt?: string;
+                            /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                            status: "active" | "paused";
+                            /** Format: date-time */
+                            updatedAt: string;
+                            updatedBy: string;
+                            url: string;
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a subscription (its pending deliveries are cancelled); audited */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description ETag of your last read (GET /features/{flag}); required to change or delete existing state (428 without it); 412 when the flag changed since; `*` overwrites unconditionally */
+                    "if-match"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description If-Match does not match the current version */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change URL, description, filter, status (active/paused) or format; audited */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description ETag of your last read (GET /features/{flag}); required to change or delete existing state (428 without it); 412 when the flag changed since; `*` overwrites unconditionally */
+                    "if-match"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        description?: string;
+                        filter?: {
+                            /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                            actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                            /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                            environments?: string[];
+                            /** @description Only events of these flags (or of flags with one of `tags`) */
+                            flags?: string[];
+                            /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                            tags?: string[];
+                        };
+                        /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                        format?: "standard" | "slack";
+                        /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                        status?: "active" | "paused";
+                        /** @description https:// URL receiving POSTs (http:// and private addresses only with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true) */
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string;
+                            description: string;
+                            filter: {
+                                /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                                actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                                /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                                environments?: string[];
+                                /** @description Only events of these flags (or of flags with one of `tags`) */
+                                flags?: string[];
+                                /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                                tags?: string[];
+                            };
+                            /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                            format: "standard" | "slack";
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description During a rotation: until then deliveries are signed with both secrets
+                             */
+                            previousSecretExpiresAt?: string;
+                            /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                            status: "active" | "paused";
+                            /** Format: date-time */
+                            updatedAt: string;
+                            updatedBy: string;
+                            url: string;
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description If-Match does not match the current version */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/webhooks/{id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Audit history of a subscription (created, updated, secret rotated, deleted); eventually consistent */
+        get: {
+            parameters: {
+                query: {
+                    cursor?: string;
+                    limit: number;
+                    order: "asc" | "desc";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                /** @description API_KEY_CREATED or API_KEY_REVOKED */
+                                action: string;
+                                actor: string;
+                                /** @description The key (never its secret) after the change */
+                                after: unknown;
+                                /** @description The key (never its secret) before the change; null on create */
+                                before: unknown;
+                                environment?: string;
+                                eventId: string;
+                                requestId?: string;
+                                timestamp: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deliveries, newest first: attempts, status codes, latency, next retry; status=failed lists the dead-lettered */
+        get: {
+            parameters: {
+                query: {
+                    cursor?: string;
+                    limit: number;
+                    status?: "pending" | "delivered" | "failed" | "cancelled";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                action: string;
+                                attempts: number;
+                                cancelReason?: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                deliveredAt?: string;
+                                /** @description The audit event id (the test event has its own) */
+                                eventId: string;
+                                /** Format: date-time */
+                                failedAt?: string;
+                                /** @description The latest attempts (at most 20), oldest first */
+                                history: {
+                                    /** Format: date-time */
+                                    at: string;
+                                    /** @description Why the attempt failed (HTTP 500, timed out, ECONNREFUSED, refused: URL …) */
+                                    error?: string;
+                                    latencyMs: number;
+                                    /** @description The response status, when one came */
+                                    statusCode?: number;
+                                }[];
+                                /** Format: date-time */
+                                nextAttemptAt?: string;
+                                /** @description failed = dead-lettered after the retry window; replayable like cancelled */
+                                status: "pending" | "delivered" | "failed" | "cancelled";
+                                subscriptionId: string;
+                                /** @description The webhook-id header: the same on every attempt */
+                                webhookId: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{eventId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One delivery */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    eventId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            action: string;
+                            attempts: number;
+                            cancelReason?: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            deliveredAt?: string;
+                            /** @description The audit event id (the test event has its own) */
+                            eventId: string;
+                            /** Format: date-time */
+                            failedAt?: string;
+                            /** @description The latest attempts (at most 20), oldest first */
+                            history: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description Why the attempt failed (HTTP 500, timed out, ECONNREFUSED, refused: URL …) */
+                                error?: string;
+                                latencyMs: number;
+                                /** @description The response status, when one came */
+                                statusCode?: number;
+                            }[];
+                            /** Format: date-time */
+                            nextAttemptAt?: string;
+                            /** @description failed = dead-lettered after the retry window; replayable like cancelled */
+                            status: "pending" | "delivered" | "failed" | "cancelled";
+                            subscriptionId: string;
+                            /** @description The webhook-id header: the same on every attempt */
+                            webhookId: string;
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries/{eventId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a dead-lettered (failed) or cancelled delivery again, same webhook-id, new 24 h retry window */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    eventId: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            action: string;
+                            attempts: number;
+                            cancelReason?: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            deliveredAt?: string;
+                            /** @description The audit event id (the test event has its own) */
+                            eventId: string;
+                            /** Format: date-time */
+                            failedAt?: string;
+                            /** @description The latest attempts (at most 20), oldest first */
+                            history: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description Why the attempt failed (HTTP 500, timed out, ECONNREFUSED, refused: URL …) */
+                                error?: string;
+                                latencyMs: number;
+                                /** @description The response status, when one came */
+                                statusCode?: number;
+                            }[];
+                            /** Format: date-time */
+                            nextAttemptAt?: string;
+                            /** @description failed = dead-lettered after the retry window; replayable like cancelled */
+                            status: "pending" | "delivered" | "failed" | "cancelled";
+                            subscriptionId: string;
+                            /** @description The webhook-id header: the same on every attempt */
+                            webhookId: string;
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Storage temporarily unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New signing secret (shown once); the current one keeps signing for graceSeconds */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description ETag of your last read (GET /features/{flag}); required to change or delete existing state (428 without it); 412 when the flag changed since; `*` overwrites unconditionally */
+                    "if-match"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description How long the current secret keeps signing beside the new one (0: stop at once)
+                         * @default 86400
+                         */
+                        graceSeconds: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
+                            createdBy: string;
+                            description: string;
+                            filter: {
+                                /** @description Audit actions to receive; default: the flag changes (FEATURE_CREATED/UPDATED/DELETED, ENVIRONMENT_UPDATED/DELETED) */
+                                actions?: ("FEATURE_CREATED" | "FEATURE_UPDATED" | "FEATURE_DELETED" | "ENVIRONMENT_UPDATED" | "ENVIRONMENT_DELETED" | "ENVIRONMENT_REGISTERED" | "USER_SIGNED_UP" | "USER_ROLE_CHANGED" | "API_KEY_CREATED" | "API_KEY_REVOKED" | "SEGMENT_CREATED" | "SEGMENT_UPDATED" | "SEGMENT_DELETED" | "WEBHOOK_CREATED" | "WEBHOOK_UPDATED" | "WEBHOOK_DELETED" | "WEBHOOK_SECRET_ROTATED")[];
+                                /** @description Only events in these environments (whole-flag events, which have none, pass) */
+                                environments?: string[];
+                                /** @description Only events of these flags (or of flags with one of `tags`) */
+                                flags?: string[];
+                                /** @description Only events of flags carrying one of these tags (or named in `flags`) */
+                                tags?: string[];
+                            };
+                            /** @description standard: `{type, timestamp, data}`; slack: `{text}` for a Slack incoming webhook */
+                            format: "standard" | "slack";
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description During a rotation: until then deliveries are signed with both secrets
+                             */
+                            previousSecretExpiresAt?: string;
+                            /** @description The signing secret, `whsec_` + base64. Shown once: store it now. */
+                            secret: string;
+                            /** @description paused: no new deliveries, pending ones are cancelled (replayable) */
+                            status: "active" | "paused";
+                            /** Format: date-time */
+                            updatedAt: string;
+                            updatedBy: string;
+                            url: string;
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description If-Match does not match the current version */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test event (type WEBHOOK_TEST) through the normal delivery path */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            action: string;
+                            attempts: number;
+                            cancelReason?: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            deliveredAt?: string;
+                            /** @description The audit event id (the test event has its own) */
+                            eventId: string;
+                            /** Format: date-time */
+                            failedAt?: string;
+                            /** @description The latest attempts (at most 20), oldest first */
+                            history: {
+                                /** Format: date-time */
+                                at: string;
+                                /** @description Why the attempt failed (HTTP 500, timed out, ECONNREFUSED, refused: URL …) */
+                                error?: string;
+                                latencyMs: number;
+                                /** @description The response status, when one came */
+                                statusCode?: number;
+                            }[];
+                            /** Format: date-time */
+                            nextAttemptAt?: string;
+                            /** @description failed = dead-lettered after the retry window; replayable like cancelled */
+                            status: "pending" | "delivered" | "failed" | "cancelled";
+                            subscriptionId: string;
+                            /** @description The webhook-id header: the same on every attempt */
+                            webhookId: string;
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Role or environment not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                /** @description Storage temporarily unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
