@@ -109,10 +109,16 @@ t.test('least privilege and the operational settings the design asks for', async
   const r = template.Resources
   const actions = (fn: string) => (r[fn].Properties.Policies as Json[]).flatMap((p) => (p.Statement as Json[]).flatMap((s) => ([] as string[]).concat(s.Action))).sort()
   t.same(actions('EvaluateFunction'), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue'], 'evaluation reads, nothing else')
-  t.same(actions('AuditConsumerFunction'), ['dynamodb:DeleteItem', 'dynamodb:PutItem'], 'the consumer writes audit records and clears outbox items; SQS comes from the event source')
+  t.same(actions('AuditConsumerFunction'), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'sqs:SendMessage'],
+    'the consumer writes audit records and clears outbox items (SQS receive comes from the event source); the webhook fan-out reads subscriptions, writes deliveries, sends wake-ups')
+  t.same(actions('WebhookDeliveryFunction'), ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'], 'the delivery reads a subscription, updates its delivery, re-queues a wake-up')
+  for (const [fn, sid] of [['AuditConsumerFunction', 'FanOutWebhooks'], ['WebhookDeliveryFunction', 'ReadSubscriptionsUpdateDeliveries']]) {
+    const statement = (r[fn].Properties.Policies as Json[]).flatMap((p) => p.Statement as Json[]).find((s) => s.Sid === sid)
+    t.ok(statement?.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'], `${fn}: its webhook reads are limited to the webhook partitions by leading key`)
+  }
   t.ok(actions('ApiFunction').includes('dynamodb:TransactWriteItems') && actions('ApiFunction').includes('dynamodb:ConditionCheckItem') && actions('ApiFunction').includes('sqs:SendMessage'))
   t.notOk(actions('MaintenanceFunction').some((a) => a.startsWith('secretsmanager:')), 'maintenance never reads the secret')
-  for (const fn of ['ApiFunction', 'EvaluateFunction', 'AuditConsumerFunction', 'MaintenanceFunction']) {
+  for (const fn of ['ApiFunction', 'EvaluateFunction', 'AuditConsumerFunction', 'MaintenanceFunction', 'WebhookDeliveryFunction']) {
     const statements = (r[fn].Properties.Policies as Json[]).flatMap((p) => p.Statement as Json[])
     for (const s of statements) {
       t.notOk(([] as unknown[]).concat(s.Action).some((a) => String(a).includes('*')), `${fn}: no wildcard actions`)
