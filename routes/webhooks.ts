@@ -8,7 +8,7 @@ import {
 } from '../src/schemas/webhooks.js'
 import { ApiKeyAuditList } from '../src/schemas/api-keys.js'
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
-import { etag, parseIfMatch } from '../src/schemas/targeting.js'
+import { etag, parseIfMatch } from '../src/if-match.js'
 import { conflict, notFound } from '../src/domain/errors.js'
 import { publicDelivery } from '../src/repositories/webhook-delivery-repository.js'
 import { TEST_EVENT_TYPE, type DeliverableEvent } from '../src/webhooks/model.js'
