@@ -8,11 +8,13 @@
 // 2. The code (scripts/template/code-check.ts): routes, configuration, table and queues, bundles.
 // 3. Operations (scripts/template/operations.ts): what an operator relies on: alarms that reach
 //    someone, throttles, concurrency and cost guards, queues and outputs, runtime, retention.
+// 4. cfn-lint (scripts/template/cfn-lint.ts), AWS's own linter, when it is installed.
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { loadTemplate } from './build-lambda.js'
 import { checkBuild, checkCrossReference, checkInfrastructure, collectCodeFacts } from './template/code-check.js'
 import type { Json } from './template/json.js'
+import { runCfnLint } from './template/cfn-lint.js'
 import { checkOperations } from './template/operations.js'
 import { httpApiRoutes } from './template/routes.js'
 import { checkSpecification } from './template/spec-check.js'
@@ -25,13 +27,23 @@ export { httpApiRoutes, matchRoutePath, samplePath, selectRoute, type HttpRoute 
 export { checkOperations, NODE_RUNTIMES } from './template/operations.js'
 export { checkBuild, checkCrossReference, checkInfrastructure, collectCodeFacts, ENTRY_SURFACES, ENTRY_VARIABLES, type CodeFacts, type RouteTable, type Surface } from './template/code-check.js'
 
-export async function checkTemplate (opts: { template?: Json; build?: boolean } = {}): Promise<string[]> {
+let cfnLintRan = false
+
+export async function checkTemplate (opts: { template?: Json; build?: boolean; cfnLint?: boolean } = {}): Promise<string[]> {
   const template = opts.template ?? await loadTemplate()
   const problems = checkSpecification(template)
   problems.push(...checkCrossReference(template, await collectCodeFacts()))
   problems.push(...await checkInfrastructure(template))
   problems.push(...await checkOperations(template))
   if (opts.build !== false) problems.push(...await checkBuild(template))
+  if (opts.cfnLint !== false) {
+    const lint = await runCfnLint(template)
+    if (lint === undefined) process.stderr.write('cfn-lint is not installed: skipped AWS\'s own linter (pip install cfn-lint)\n')
+    else {
+      cfnLintRan = true
+      problems.push(...lint)
+    }
+  }
   return problems
 }
 
@@ -43,7 +55,7 @@ async function main () {
   }
   const template = await loadTemplate()
   const n = Object.keys(template.Resources as Json).length
-  process.stdout.write(`template.yaml: ${n} resources conform to the CloudFormation/SAM specification; ${httpApiRoutes(template).length} HttpApi routes reach every app route; config, table, queues and bundles agree with the code; ${n - Object.keys(template.Resources as Json).filter((k) => (template.Resources as Record<string, Json>)[k]!.Type !== 'AWS::CloudWatch::Alarm').length} alarms cover every function, queue, the API and the table, and reach AlarmTopic\n`)
+  process.stdout.write(`template.yaml: ${n} resources conform to the CloudFormation/SAM specification; ${httpApiRoutes(template).length} HttpApi routes reach every app route; config, table, queues and bundles agree with the code; ${n - Object.keys(template.Resources as Json).filter((k) => (template.Resources as Record<string, Json>)[k]!.Type !== 'AWS::CloudWatch::Alarm').length} alarms cover every function, queue, the API and the table, and reach AlarmTopic${cfnLintRan ? '; cfn-lint finds nothing' : ''}\n`)
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
