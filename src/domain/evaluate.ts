@@ -46,10 +46,9 @@ import type {
 } from './model.js'
 import { ROLLOUT_TOTAL } from './constants.js'
 import { murmur3Prefix, murmur3_x86_32_after, type Murmur3Prefix } from './murmur3.js'
-import {
-  attributeGetter, compileClause, explainClause, parseIsoDateTime,
-  type AttributeGetter, type ClauseExplanation, type ClauseMatcher
-} from './operators.js'
+import { compileClause, type ClauseMatcher } from './operators.js'
+import { explainClause, type ClauseExplanation } from './explain-clause.js'
+import { attributeGetter, parseIsoDateTime, type AttributeGetter } from './values.js'
 
 export const MAX_PREREQUISITE_DEPTH = 10
 

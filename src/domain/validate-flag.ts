@@ -8,7 +8,8 @@
 import type { Clause, FlagType, Rule, SegmentDefinition, Serve } from './model.js'
 import { ROLLOUT_TOTAL } from './model.js'
 import type { FlagDraft } from './flag-input.js'
-import { clauseValueError, isOperator, parseIsoDateTime } from './operators.js'
+import { clauseValueError, isOperator } from './operators.js'
+import { parseIsoDateTime } from './values.js'
 
 export interface FieldError {
   path: string

@@ -2,10 +2,10 @@ import t from 'tap'
 import fc from 'fast-check'
 import { createRequire } from 'node:module'
 import type { Clause, EvaluationContext, SegmentDefinition } from '../../src/domain/model.js'
-import {
-  attributeGetter, clauseValueError, compileClause, compileRegex, explainClause, getAttribute,
-  matchClause, parseInstant, parseIsoDateTime, parseNumber, validateRegex
-} from '../../src/domain/operators.js'
+import { clauseValueError, compileClause, matchClause } from '../../src/domain/operators.js'
+import { explainClause } from '../../src/domain/explain-clause.js'
+import { compileRegex, validateRegex } from '../../src/domain/regex-safety.js'
+import { attributeGetter, getAttribute, parseInstant, parseIsoDateTime, parseNumber } from '../../src/domain/values.js'
 import { compareSemverStrings, parseSemver } from '../../src/domain/semver.js'
 
 const m = (clause: Partial<Clause> & Pick<Clause, 'operator'>, ctx: EvaluationContext, segments?: Record<string, SegmentDefinition>): boolean =>
