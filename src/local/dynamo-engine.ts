@@ -43,10 +43,11 @@
  *   transaction conflicting with another in-flight one; here the second one simply waits for the
  *   locks) are not emulated.
  */
-import { createRequire } from 'node:module'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
+import { type Store, crc32, dynalite, dynaliteDb, isApiError } from './dynalite-internals.js'
+import { transactGetItems, transactWriteItems } from './dynamo-transactions.js'
 
 export interface LocalDynamo {
   endpoint: string
@@ -65,511 +66,16 @@ export interface LocalDynamoOptions {
   createTableMs?: number
   deleteTableMs?: number
   updateTableMs?: number
+  /** The clock for the ClientRequestToken window (default Date.now). */
+  now?: () => number
 }
 
-/* ------------------------------------------------------------------------------------------------
- * dynalite internals (CommonJS, untyped)
- * ---------------------------------------------------------------------------------------------- */
-
-const nodeRequire = createRequire(import.meta.url)
-const dynaliteMain = nodeRequire.resolve('dynalite')
-const requireFromDynalite = createRequire(dynaliteMain)
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const dynalite: (options: Record<string, unknown>) => Server = nodeRequire('dynalite')
-const dynaliteDb: any = requireFromDynalite('./db/index.js')
-const dynaliteValidations: any = requireFromDynalite('./validations/index.js')
-const crc32: { unsigned(body: string | Buffer): number } = requireFromDynalite('buffer-crc32')
-const actions: Record<'putItem' | 'updateItem' | 'deleteItem', any> = {
-  putItem: requireFromDynalite('./actions/putItem.js'),
-  updateItem: requireFromDynalite('./actions/updateItem.js'),
-  deleteItem: requireFromDynalite('./actions/deleteItem.js'),
-}
-const validators: Record<'putItem' | 'updateItem' | 'deleteItem' | 'getItem', { types: any; custom: any }> = {
-  putItem: requireFromDynalite('./validations/putItem.js'),
-  updateItem: requireFromDynalite('./validations/updateItem.js'),
-  deleteItem: requireFromDynalite('./validations/deleteItem.js'),
-  getItem: requireFromDynalite('./validations/getItem.js'),
-}
-
-type AttributeValue = Record<string, any>
-type Item = Record<string, AttributeValue>
-type Table = any
-type Store = any
-type LevelOp = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string }
-
-/** dynalite error shape: an Error with statusCode and a JSON body. */
-interface ApiError extends Error {
-  statusCode: number
-  body: Record<string, unknown>
-}
-
-function apiError (type: string, message: string, extra: Record<string, unknown> = {}): ApiError {
-  const err = new Error(message) as ApiError
-  err.statusCode = 400
-  err.body = { __type: type, message, ...extra }
-  return err
-}
-
-const validationError = (message: string): ApiError =>
-  apiError('com.amazon.coral.validate#ValidationException', message)
-
-function isApiError (err: unknown): err is ApiError {
-  return err instanceof Error && typeof (err as ApiError).statusCode === 'number' && (err as ApiError).body != null
-}
-
-function isConditionalFailure (err: unknown): boolean {
-  return isApiError(err) && /#ConditionalCheckFailedException$/.test(String(err.body.__type))
-}
-
-/* ------------------------------------------------------------------------------------------------
- * Request shapes (for dynalite's checkTypes / checkValidations)
- * ---------------------------------------------------------------------------------------------- */
-
-const pick = (types: Record<string, unknown>, names: string[]): Record<string, unknown> =>
-  Object.fromEntries(names.map((n) => [n, types[n]]))
-
-const returnValuesOnConditionCheckFailure = { type: 'String', enum: ['ALL_OLD', 'NONE'] }
-const exprAttrs = ['ExpressionAttributeNames', 'ExpressionAttributeValues']
-
-const writeItemChildren = {
-  ConditionCheck: {
-    type: 'FieldStruct<ConditionCheck>',
-    children: {
-      ...pick(validators.deleteItem.types, ['TableName', 'Key', ...exprAttrs]),
-      ConditionExpression: { type: 'String', notNull: true },
-      ReturnValuesOnConditionCheckFailure: returnValuesOnConditionCheckFailure,
-    },
-  },
-  Put: {
-    type: 'FieldStruct<Put>',
-    children: {
-      ...pick(validators.putItem.types, ['TableName', 'Item', 'ConditionExpression', ...exprAttrs]),
-      ReturnValuesOnConditionCheckFailure: returnValuesOnConditionCheckFailure,
-    },
-  },
-  Delete: {
-    type: 'FieldStruct<Delete>',
-    children: {
-      ...pick(validators.deleteItem.types, ['TableName', 'Key', 'ConditionExpression', ...exprAttrs]),
-      ReturnValuesOnConditionCheckFailure: returnValuesOnConditionCheckFailure,
-    },
-  },
-  Update: {
-    type: 'FieldStruct<Update>',
-    children: {
-      ...pick(validators.updateItem.types, ['TableName', 'Key', 'ConditionExpression', ...exprAttrs]),
-      UpdateExpression: { type: 'String', notNull: true },
-      ReturnValuesOnConditionCheckFailure: returnValuesOnConditionCheckFailure,
-    },
-  },
-}
-
-const transactItemsLimits = { lengthGreaterThanOrEqual: 1, lengthLessThanOrEqual: 100 }
-
-const transactWriteTypes = {
-  TransactItems: {
-    type: 'List',
-    notNull: true,
-    ...transactItemsLimits,
-    children: { type: 'ValueStruct<TransactWriteItem>', children: writeItemChildren },
-  },
-  ReturnConsumedCapacity: { type: 'String', enum: ['INDEXES', 'TOTAL', 'NONE'] },
-  ReturnItemCollectionMetrics: { type: 'String', enum: ['SIZE', 'NONE'] },
-  ClientRequestToken: { type: 'String', lengthGreaterThanOrEqual: 1, lengthLessThanOrEqual: 36 },
-}
-
-const transactGetTypes = {
-  TransactItems: {
-    type: 'List',
-    notNull: true,
-    ...transactItemsLimits,
-    children: {
-      type: 'ValueStruct<TransactGetItem>',
-      children: {
-        Get: {
-          type: 'FieldStruct<Get>',
-          notNull: true,
-          children: pick(validators.getItem.types, ['TableName', 'Key', 'ProjectionExpression', 'ExpressionAttributeNames']),
-        },
-      },
-    },
-  },
-  ReturnConsumedCapacity: { type: 'String', enum: ['INDEXES', 'TOTAL', 'NONE'] },
-}
-
-/**
- * dynalite's checkValidations prints the whole offending value in its messages; a 101-item list
- * would make a huge message, so the list-length errors are produced here in DynamoDB's wording.
- */
-function checkListLength (list: unknown): void {
-  if (!Array.isArray(list)) return
-  if (list.length < 1) {
-    throw validationError("1 validation error detected: Value '[]' at 'transactItems' failed to satisfy constraint: " +
-      'Member must have length greater than or equal to 1')
-  }
-  if (list.length > 100) {
-    throw validationError(`1 validation error detected: Value '[${list.length} items]' at 'transactItems' failed to ` +
-      'satisfy constraint: Member must have length less than or equal to 100')
-  }
-}
-
-function validateRequest (raw: any, types: Record<string, any>, store: Store): any {
-  const data = dynaliteValidations.checkTypes(raw, types)
-  checkListLength(data.TransactItems)
-  dynaliteValidations.checkValidations(data, types, null, store)
-  return data
-}
-
-/* ------------------------------------------------------------------------------------------------
- * Locking
- * ---------------------------------------------------------------------------------------------- */
-
-type Release = () => void
-
-/**
- * Locks every (table, key) with dynalite's per-table item lock. All enqueues happen synchronously
- * here, in one tick, so lock acquisition order is globally consistent and cannot deadlock.
- */
-function lockAll (store: Store, keysByTable: Map<string, string[]>): Promise<Release> {
-  const waits: Promise<Release>[] = []
-  for (const [tableName, keys] of keysByTable) {
-    if (keys.length === 0) continue
-    const itemDb = store.getItemDb(tableName)
-    waits.push(new Promise<Release>((resolve) => {
-      itemDb.lock(keys, (releaser: (done: () => void) => () => void) => resolve(releaser(() => {})))
-    }))
-  }
-  return Promise.all(waits).then((releases) => () => releases.forEach((release) => release()))
-}
-
-/* ------------------------------------------------------------------------------------------------
- * Store helpers
- * ---------------------------------------------------------------------------------------------- */
-
-// Key layout of dynalite's prefixed sub-databases (db/index.js getItemDb / getIndexDb / getSubDb).
-const itemKeyPrefix = (tableName: string) => `item-${tableName}~`
-const indexKeyPrefix = (indexType: string, tableName: string, indexName: string) =>
-  `index-${indexType.toLowerCase()}~${tableName}~${indexName}~`
-
-function getTable (store: Store, name: string): Promise<Table> {
-  return new Promise((resolve, reject) => {
-    // checkStatus=true: like dynalite's item actions, a CREATING/DELETING table is "not found".
-    store.getTable(name, true, (err: unknown, table: Table) => (err ? reject(err) : resolve(table)))
-  })
-}
-
-function readItem (store: Store, tableName: string, key: string): Promise<Item | undefined> {
-  return new Promise((resolve, reject) => {
-    store.getItemDb(tableName).get(key, (err: any, item: Item | undefined) => {
-      if (err && err.name !== 'NotFoundError' && err.code !== 'LEVEL_NOT_FOUND') return reject(err)
-      resolve(err ? undefined : (item ?? undefined))
-    })
-  })
-}
-
-/**
- * Commits the recorded operations in one LevelDB batch, synced to disk. dynalite replaces
- * `db.batch` with a callback wrapper that drops options, so the prototype's (abstract-level's)
- * batch is called directly; the operation is still registered with dynalite's lifecycle manager
- * so a graceful close waits for it.
- */
-function commitBatch (store: Store, ops: LevelOp[]): Promise<void> {
-  if (ops.length === 0) return Promise.resolve()
-  const db = store.db
-  if (store.lifecycleManager && store.lifecycleManager.getState() !== 'open') {
-    return Promise.reject(new Error('Database is closed'))
-  }
-  const batch = Object.getPrototypeOf(db).batch as (ops: LevelOp[], options: object) => Promise<void>
-  const operation = batch.call(db, ops, { sync: true })
-  return store.lifecycleManager ? store.lifecycleManager.trackOperation(operation) : operation
-}
-
-/**
- * A store that looks like dynalite's to its putItem/updateItem/deleteItem actions, but reads the
- * item from the locked snapshot and records writes (item and secondary indexes) into `ops`.
- */
-function stagingStore (store: Store, table: Table, snapshot: Item | undefined, ops: LevelOp[]): Store {
-  const recorder = (prefix: string) => ({
-    // The real locks are already held by the transaction.
-    lock: (_key: string, exec: (release: (cb: unknown) => unknown) => void) => exec((cb) => cb),
-    get: (_key: string, cb: (err: unknown, item?: Item) => void) => cb(null, snapshot),
-    put: (key: string, value: unknown, cb: (err?: unknown) => void) => {
-      ops.push({ type: 'put', key: prefix + key, value })
-      cb()
-    },
-    del: (key: string, cb: (err?: unknown) => void) => {
-      ops.push({ type: 'del', key: prefix + key })
-      cb()
-    },
-  })
-  return {
-    options: store.options,
-    getTable: (_name: string, checkStatus: unknown, cb?: (err: unknown, table?: Table) => void) =>
-      (typeof checkStatus === 'function' ? checkStatus : cb!)(null, table),
-    getItemDb: (name: string) => recorder(itemKeyPrefix(name)),
-    getIndexDb: (indexType: string, tableName: string, indexName: string) =>
-      recorder(indexKeyPrefix(indexType, tableName, indexName)),
-  }
-}
-
-function runAction (action: any, store: Store, data: unknown): Promise<void> {
-  return new Promise((resolve, reject) => {
-    action(store, data, (err: unknown) => (err ? reject(err) : resolve()))
-  })
-}
-
-/* ------------------------------------------------------------------------------------------------
- * TransactWriteItems
- * ---------------------------------------------------------------------------------------------- */
-
-type WriteKind = 'ConditionCheck' | 'Put' | 'Delete' | 'Update'
-const writeKinds: WriteKind[] = ['ConditionCheck', 'Put', 'Delete', 'Update']
-const customValidatorFor: Record<WriteKind, 'putItem' | 'updateItem' | 'deleteItem'> = {
-  ConditionCheck: 'deleteItem', // same shape: TableName, Key, ConditionExpression, names/values
-  Put: 'putItem',
-  Delete: 'deleteItem',
-  Update: 'updateItem',
-}
-
-interface PlannedItem {
-  kind: WriteKind
-  op: any // the validated sub-request, with dynalite's parsed _condition / _updates
-  table: Table
-  key: string
-}
-
-interface CancellationReason {
-  Code: string
-  Message?: string
-  Item?: Item
-}
-
-async function planItems<T extends { op: any }> (
-  store: Store,
-  entries: T[],
-  keyOf: (entry: T, table: Table) => string
-): Promise<(T & { table: Table; key: string })[]> {
-  const tables = new Map<string, Promise<Table>>()
-  const planned: (T & { table: Table; key: string })[] = []
-  for (const entry of entries) {
-    const name: string = entry.op.TableName
-    if (!tables.has(name)) tables.set(name, getTable(store, name))
-    const table = await tables.get(name)
-    planned.push({ ...entry, table, key: keyOf(entry, table) })
-  }
-  const seen = new Set<string>()
-  for (const p of planned) {
-    const id = `${p.table.TableName}\u0000${p.key}`
-    if (seen.has(id)) throw validationError('Transaction request cannot include multiple operations on one item')
-    seen.add(id)
-  }
-  return planned
-}
-
-function keysByTable (planned: { table: Table; key: string }[]): Map<string, string[]> {
-  const map = new Map<string, string[]>()
-  for (const p of planned) {
-    const keys = map.get(p.table.TableName) ?? []
-    keys.push(p.key)
-    map.set(p.table.TableName, keys)
-  }
-  return map
-}
-
-const CLIENT_TOKEN_WINDOW_MS = 10 * 60_000
-
-interface ClientToken {
-  fingerprint: string
-  /** Set once the transaction committed; until then `pending` settles when it finishes. */
-  expires?: number
-  pending?: Promise<unknown>
-}
-
-const clientTokensByStore = new WeakMap<Store, Map<string, ClientToken>>()
-
-/** The request minus its token, with object keys sorted, to compare a replay with the original. */
-function requestFingerprint (raw: Record<string, unknown>): string {
-  const canonical = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(canonical)
-    if (v === null || typeof v !== 'object') return v
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
-  }
-  const { ClientRequestToken: _token, ...rest } = raw
-  return JSON.stringify(canonical(rest))
-}
-
-async function transactWriteItems (store: Store, raw: any): Promise<Record<string, unknown>> {
-  const data = validateRequest(raw, transactWriteTypes, store)
-  const token: unknown = data.ClientRequestToken
-  if (typeof token !== 'string') return executeTransactWrite(store, data)
-
-  let tokens = clientTokensByStore.get(store)
-  if (tokens === undefined) clientTokensByStore.set(store, tokens = new Map())
-  const now = Date.now()
-  // Completed tokens are (nearly) in insertion order; drop the expired ones at the front.
-  for (const [key, entry] of tokens) {
-    if (entry.expires === undefined || entry.expires > now) break
-    tokens.delete(key)
-  }
-  const fingerprint = requestFingerprint(raw)
-  for (;;) {
-    const seen = tokens.get(token)
-    if (seen === undefined || (seen.expires !== undefined && seen.expires <= now)) break
-    if (seen.fingerprint !== fingerprint) {
-      throw apiError('com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException',
-        'Transaction with the given request token has different parameters than the original request')
-    }
-    if (seen.expires !== undefined) return {} // committed before: succeed without applying it again
-    await seen.pending?.catch(() => {})
-  }
-
-  const entry: ClientToken = { fingerprint }
-  const run = executeTransactWrite(store, data)
-  entry.pending = run
-  tokens.delete(token)
-  tokens.set(token, entry)
-  try {
-    const result = await run
-    entry.expires = Date.now() + CLIENT_TOKEN_WINDOW_MS
-    entry.pending = undefined
-    // Re-insert so the map stays ordered by completion time for the purge above.
-    tokens.delete(token)
-    tokens.set(token, entry)
-    return result
-  } catch (err) {
-    if (tokens.get(token) === entry) tokens.delete(token)
-    throw err
-  }
-}
-
-async function executeTransactWrite (store: Store, data: any): Promise<Record<string, unknown>> {
-  const entries = (data.TransactItems as any[]).map((member) => {
-    const present = writeKinds.filter((k) => member[k] != null)
-    if (present.length !== 1) {
-      throw validationError('TransactItems can only contain one of Check, Put, Update or Delete')
-    }
-    const kind = present[0]
-    const op = member[kind]
-    const msg = validators[customValidatorFor[kind]].custom(op, store)
-    if (msg) throw validationError(msg)
-    return { kind, op }
-  })
-
-  const planned: PlannedItem[] = await planItems(store, entries, ({ kind, op }, table) => {
-    let invalid: unknown
-    if (kind === 'Put') invalid = dynaliteDb.validateItem(op.Item, table)
-    else {
-      invalid = dynaliteDb.validateKey(op.Key, table)
-      if (invalid == null && kind === 'Update') invalid = dynaliteDb.validateUpdates(null, op._updates, table)
-    }
-    if (invalid != null) throw invalid
-    return dynaliteDb.createKey(kind === 'Put' ? op.Item : op.Key, table)
-  })
-
-  const release = await lockAll(store, keysByTable(planned))
-  try {
-    const snapshots = await Promise.all(planned.map((p) => readItem(store, p.table.TableName, p.key)))
-
-    const reasons: CancellationReason[] = []
-    const ops: LevelOp[] = []
-    for (let i = 0; i < planned.length; i++) {
-      const { kind, op, table } = planned[i]
-      const existing = snapshots[i]
-      const itemOps: LevelOp[] = []
-      let err: unknown = null
-      try {
-        if (kind === 'ConditionCheck') {
-          err = dynaliteDb.checkConditional(op, existing)
-        } else {
-          const action = kind === 'Put' ? actions.putItem : kind === 'Update' ? actions.updateItem : actions.deleteItem
-          await runAction(action, stagingStore(store, table, existing, itemOps), op)
-        }
-      } catch (e) {
-        err = e
-      }
-      if (err == null) {
-        reasons.push({ Code: 'None' })
-        ops.push(...itemOps)
-      } else if (isConditionalFailure(err)) {
-        const reason: CancellationReason = { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }
-        if (op.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && existing) reason.Item = existing
-        reasons.push(reason)
-      } else if (isApiError(err) && /#ValidationException$/.test(String(err.body.__type))) {
-        // Data-dependent validation failures (e.g. an update expression's operand type, the
-        // updated item's size) cancel the transaction with a ValidationError reason.
-        reasons.push({ Code: 'ValidationError', Message: String(err.body.message) })
-      } else {
-        throw err
-      }
-    }
-
-    if (reasons.some((r) => r.Code !== 'None')) {
-      const message = 'Transaction cancelled, please refer cancellation reasons for specific reasons ' +
-        `[${reasons.map((r) => r.Code).join(', ')}]`
-      const err = new Error(message) as ApiError
-      err.statusCode = 400
-      err.body = {
-        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
-        Message: message,
-        CancellationReasons: reasons,
-      }
-      throw err
-    }
-
-    await commitBatch(store, ops)
-    return {}
-  } finally {
-    release()
-  }
-}
-
-/* ------------------------------------------------------------------------------------------------
- * TransactGetItems
- * ---------------------------------------------------------------------------------------------- */
-
-async function transactGetItems (store: Store, raw: any): Promise<Record<string, unknown>> {
-  const data = validateRequest(raw, transactGetTypes, store)
-
-  const entries = (data.TransactItems as any[]).map((member) => {
-    const op = member.Get
-    const msg = validators.getItem.custom(op, store)
-    if (msg) throw validationError(msg)
-    return { op }
-  })
-
-  const planned = await planItems(store, entries, ({ op }, table) => {
-    const invalid = dynaliteDb.validateKey(op.Key, table) ??
-      dynaliteDb.validateKeyPaths((op._projection || {}).nestedPaths, table)
-    if (invalid != null) throw invalid
-    return dynaliteDb.createKey(op.Key, table)
-  })
-
-  // Reading under the items' write locks gives a consistent snapshot: no transaction or
-  // single-item write on these items can be half-way through while we read.
-  const release = await lockAll(store, keysByTable(planned))
-  try {
-    const items = await Promise.all(planned.map((p) => readItem(store, p.table.TableName, p.key)))
-    return {
-      Responses: items.map((item, i) => {
-        if (!item) return {}
-        const paths = planned[i].op._projection?.paths
-        return { Item: paths ? dynaliteDb.mapPaths(paths, item) : item }
-      }),
-    }
-  } finally {
-    release()
-  }
-}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed JSON request body
+type TransactHandler = (store: Store, data: any) => Promise<Record<string, unknown>>
 
 /* ------------------------------------------------------------------------------------------------
  * HTTP
  * ---------------------------------------------------------------------------------------------- */
-
-const TRANSACT_TARGETS: Record<string, (store: Store, data: any) => Promise<Record<string, unknown>>> = {
-  'DynamoDB_20120810.TransactWriteItems': transactWriteItems,
-  'DynamoDB_20120810.TransactGetItems': transactGetItems,
-}
 
 function send (res: ServerResponse, contentType: string, data: unknown, statusCode = 200): void {
   const body = JSON.stringify(data)
@@ -581,8 +87,7 @@ function send (res: ServerResponse, contentType: string, data: unknown, statusCo
   res.end(body)
 }
 
-function handleTransact (store: Store, req: IncomingMessage, res: ServerResponse,
-  handler: (store: Store, data: any) => Promise<Record<string, unknown>>): void {
+function handleTransact (store: Store, req: IncomingMessage, res: ServerResponse, handler: TransactHandler): void {
   const chunks: Buffer[] = []
   req.on('data', (chunk: Buffer) => chunks.push(chunk))
   req.on('error', () => res.destroy())
@@ -620,6 +125,11 @@ function handleTransact (store: Store, req: IncomingMessage, res: ServerResponse
  */
 export async function startLocalDynamo (opts: LocalDynamoOptions = {}): Promise<LocalDynamo> {
   const host = opts.host ?? '127.0.0.1'
+  const now = opts.now ?? Date.now
+  const transactTargets: Record<string, TransactHandler> = {
+    'DynamoDB_20120810.TransactWriteItems': (store, data) => transactWriteItems(store, data, now),
+    'DynamoDB_20120810.TransactGetItems': transactGetItems
+  }
 
   // Capture the store dynalite creates privately inside dynalite().
   let store: Store
@@ -642,7 +152,7 @@ export async function startLocalDynamo (opts: LocalDynamoOptions = {}): Promise<
   server.removeAllListeners('request')
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const target = req.headers['x-amz-target']
-    const handler = req.method === 'POST' && typeof target === 'string' ? TRANSACT_TARGETS[target] : undefined
+    const handler = req.method === 'POST' && typeof target === 'string' ? transactTargets[target] : undefined
     if (handler) return handleTransact(store, req, res, handler)
     for (const listener of dynaliteListeners) listener.call(server, req, res)
   })
