@@ -8,7 +8,7 @@ import { forbidden, unauthorized } from '../src/domain/errors.js'
 import type { Role } from '../src/repositories/user-repository.js'
 
 export type Principal =
-  | { kind: 'user'; sub: string; role: Role; rv: number }
+  | { kind: 'user'; sub: string; role: Role; rv: number; exp?: number }
   | { kind: 'apiKey'; sub: string; role: 'CLIENT'; keyId: string; environment: string; keyKind: 'server' | 'client' }
 
 export interface TokenPayload { sub: string; role: Role; rv: number }
@@ -67,7 +67,7 @@ async function authPlugin (fastify: FastifyInstance) {
     // HMAC and the payload parse on every evaluation. Nothing is lost: a token is valid until it
     // expires on read/evaluate routes anyway, and admin routes re-read the account.
     verify: { algorithms: ['HS256'], cache: true },
-    formatUser: (payload) => ({ kind: 'user', sub: payload.sub, role: payload.role, rv: payload.rv })
+    formatUser: (payload: TokenPayload & { exp?: number }) => ({ kind: 'user', sub: payload.sub, role: payload.role, rv: payload.rv, exp: payload.exp })
   })
 
   fastify.decorate('issueToken', function issueToken (user: { email: string; role: Role; roleVersion: number }) {
@@ -90,6 +90,8 @@ async function authPlugin (fastify: FastifyInstance) {
     }
     const u = request.user
     if (u.kind !== 'user' || userPrincipal(u) === undefined) throw unauthorized('Invalid token claims')
+    // Expiry by the app's clock (fastify.clock), whatever the verifier's cache remembers.
+    if (typeof u.exp === 'number' && u.exp * 1000 <= fastify.clock()) throw unauthorized('Invalid or expired token')
   })
 
   fastify.decorate('requireRole', function requireRole (...roles: Role[]) {

@@ -53,12 +53,13 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   // every request. Utilization is not used: a busy, healthy server runs near 100 %.
   // Boot (route schema compilation) stalls the loop for a second or more; the samples covering it
   // measure start-up, not load, so shedding starts two sample windows after ready.
+  const now = opts.now ?? Date.now
   let shedAfter = Number.POSITIVE_INFINITY
-  fastify.addHook('onReady', async function armLoadShedding () { shedAfter = Date.now() + 2_000 })
+  fastify.addHook('onReady', async function armLoadShedding () { shedAfter = now() + 2_000 })
   await fastify.register(underPressure, {
     maxEventLoopDelay: fastify.config.SHED_EVENT_LOOP_DELAY_MS,
     sampleInterval: 1_000,
-    pressureHandler: () => { if (Date.now() >= shedAfter) throw serviceUnavailable('Server is overloaded; retry shortly', 1) },
+    pressureHandler: () => { if (now() >= shedAfter) throw serviceUnavailable('Server is overloaded; retry shortly', 1) },
     exposeStatusRoute: false
   })
   await fastify.register(awsPlugin, { dynamo: opts.dynamo })

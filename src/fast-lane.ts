@@ -123,7 +123,7 @@ export function createFastLane (app: FastifyInstance): FastLane {
   const serializeOfrep = serializer(OfrepEvaluationSuccess)
   const origins = corsOrigin(app.config.CORS_ORIGINS)
   const verifier = app.apiKeyVerifier
-  const tokenPrincipal = verifiedTokenCache((token) => app.jwt.verify<TokenPayload & { exp?: number }>(token), Date.now)
+  const tokenPrincipal = verifiedTokenCache((token) => app.jwt.verify<TokenPayload & { exp?: number }>(token), app.clock)
   const isUnderPressure = (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure
   const log = app.log as FastifyInstance['log'] & { isLevelEnabled?: (level: string) => boolean }
   const logsRequests = () => log.isLevelEnabled?.('info') ?? true
