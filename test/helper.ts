@@ -11,6 +11,9 @@ import { startLocalStack, type LocalStack } from '../src/local/stack.js'
 import { createWorkers, type Workers } from '../src/workers/runtime.js'
 import { startSqsPoller, type Poller } from '../src/local/workers.js'
 import { loadConfig } from '../src/config.js'
+import { eventually } from './eventually.js'
+
+export { eventually }
 
 export interface Teardown { teardown(fn: () => unknown): void }
 
@@ -107,22 +110,6 @@ export async function build (t: Teardown, opts: BuildOptions = {}): Promise<Test
   }
 
   return { app: fastify, stack, env, workers, loginAs, startConsumer }
-}
-
-/** Poll until `check` returns a truthy value or the deadline passes (no sleeps as synchronization). */
-export async function eventually<T> (check: () => Promise<T | undefined | false | null>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000)
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v !== undefined && v !== false && v !== null) return v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last !== undefined ? `: ${String(last)}` : ''}`)
-    await new Promise((resolve) => setTimeout(resolve, opts.intervalMs ?? 50))
-  }
 }
 
 export function json<T = Record<string, unknown>> (res: LightMyRequestResponse): T {

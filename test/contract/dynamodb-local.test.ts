@@ -9,6 +9,7 @@ import { createServer } from 'node:net'
 import { once } from 'node:events'
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { repositorySuite } from './repository-suite.js'
+import { eventually } from '../eventually.js'
 
 const STARTUP_DEADLINE_MS = 60_000
 const EXIT_DEADLINE_MS = 10_000
@@ -48,20 +49,14 @@ async function stop (child: ChildProcess): Promise<void> {
 /** Poll ListTables until DynamoDB Local answers; fail early if the process dies. */
 async function waitUntilReady (endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
-  const deadline = Date.now() + STARTUP_DEADLINE_MS
   try {
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`DynamoDB Local exited during startup (${child.exitCode ?? child.signalCode}):\n${output()}`)
-      }
-      try {
-        await client.send(new ListTablesCommand({}))
-        return
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within ${STARTUP_DEADLINE_MS} ms (${String(err)}):\n${output()}`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const exited = await eventually(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return `${child.exitCode ?? child.signalCode}`
+      await client.send(new ListTablesCommand({}))
+      return 'answering'
+    }, { timeoutMs: STARTUP_DEADLINE_MS, intervalMs: 100, what: `DynamoDB Local to answer within ${STARTUP_DEADLINE_MS} ms` })
+      .catch((err: Error) => { throw new Error(`${err.message}:\n${output()}`) })
+    if (exited !== 'answering') throw new Error(`DynamoDB Local exited during startup (${exited}):\n${output()}`)
   } finally {
     client.destroy()
   }

@@ -8,6 +8,7 @@ import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dy
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { v7 as uuidv7 } from 'uuid'
 import { createDocumentClient } from '../../src/aws.js'
+import { eventually } from '../eventually.js'
 import { ensureTable } from '../../src/local/provision.js'
 import { createStore, type WriteOp } from '../../src/repositories/store.js'
 import { createSegmentRepository } from '../../src/repositories/segment-repository.js'
@@ -50,17 +51,6 @@ async function expectError (t: Test, p: Promise<unknown>, pattern: Record<string
   }
   if (typeof pattern === 'function') t.ok(outcome.error instanceof pattern, `${message}: ${pattern.name} (got ${String(outcome.error)})`)
   else t.match(outcome.error, pattern, `${message}: ${String(outcome.error)}`)
-}
-
-/** Poll until `check` returns a value (GSIs are eventually consistent on DynamoDB). */
-async function eventually<T> (check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 export async function repositorySuite (t: Test, engine: { endpoint: string }): Promise<void> {
@@ -275,7 +265,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
         cursor = page.cursor
       }
       return pages.flat().length >= 25 ? pages : undefined
-    }, 'all 25 flags on GSI1')
+    }, { what: 'all 25 flags on GSI1' })
     t.same(pages.map((p) => p.length), [10, 10, 5], 'three pages of at most 10')
     t.same(pages.flat(), names, 'GSI1SK order, each flag once, no other environment')
     const first = await definitions.listDefinitions('contract-gsi', { limit: 10 })
@@ -351,7 +341,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     t.match(await outboxEvents('doomed', 'FEATURE_DELETED'), [{ before: { name: 'doomed', environments: { dev: {}, qa: {}, prod: {} } }, after: null }])
     t.equal(await features.get('doomed'), undefined)
     await expectError(t, features.delete('doomed', meta), { statusCode: 404 })
-    await eventually(async () => (await definitions.listDefinitions('qa', { limit: 100 })).items.every((d) => d.flag !== 'doomed') || undefined, 'GSI1 entry removed')
+    await eventually(async () => (await definitions.listDefinitions('qa', { limit: 100 })).items.every((d) => d.flag !== 'doomed') || undefined, { what: 'GSI1 entry removed' })
     await segments.delete('delta', meta)
 
     await features.create(flag('one-env', { dev: simpleTargeting(true), qa: simpleTargeting(true) }), meta)

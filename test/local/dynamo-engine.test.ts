@@ -22,6 +22,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { startLocalDynamo, type LocalDynamo } from '../../src/local/dynamo-engine.js'
+import { eventually } from '../eventually.js'
 
 const TABLE = 'switchyard-test'
 
@@ -62,12 +63,7 @@ async function createTable (client: DynamoDBClient): Promise<void> {
 }
 
 async function waitActive (client: DynamoDBClient): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: TABLE }))
-    if (Table?.TableStatus === 'ACTIVE') return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error('table never became ACTIVE')
+  await eventually(async () => (await client.send(new DescribeTableCommand({ TableName: TABLE }))).Table?.TableStatus === 'ACTIVE', { intervalMs: 10, what: 'the table to be ACTIVE' })
 }
 
 async function setup (t: { teardown(fn: () => unknown): void }, path?: string): Promise<Ctx> {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDocumentClient } from '../../src/aws.js'
 import { kill9, scanAll, seededRandom, seedFrom, startChild, waitForOutput, type Child } from './support.js'
+import { eventually } from '../eventually.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }
 const ENVS = ['dev', 'qa', 'staging', 'prod']
@@ -169,11 +170,12 @@ t.test('acknowledged writes survive SIGKILL; transactions are whole', async (t) 
       }
       return { lost, torn, checkedWrites, features, events }
     }
+    // The last audit events may still be on their way: poll a little, then assert on the last look.
     let result = await check()
-    for (let attempt = 0; attempt < 5 && (result.lost.length > 0 || result.torn.length > 0); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 500))
+    await eventually(async () => {
       result = await check()
-    }
+      return result.lost.length === 0 && result.torn.length === 0
+    }, { timeoutMs: 2_500, intervalMs: 500, what: 'a whole, complete table' }).catch(() => {})
     const { lost, torn, checkedWrites, features, events } = result
     t.same(lost, [], 'every acknowledged write is present')
     t.same(torn, [], 'every transaction is whole: all its items and its audit event, or none')
