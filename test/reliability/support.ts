@@ -6,7 +6,8 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { eventually, type Teardown } from '../helper.js'
+import type { Teardown } from '../helper.js'
+import { eventually } from '../eventually.js'
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 
