@@ -19,7 +19,7 @@
 // overlay the flags written here with strongly consistent point reads.
 import { isDeepStrictEqual } from 'node:util'
 import { createHash } from 'node:crypto'
-import { evaluate, explain, type Explanation } from '../domain/evaluate.js'
+import { evaluate, explain, MAX_PREREQUISITE_DEPTH, type Explanation } from '../domain/evaluate.js'
 import type { EvaluationContext, EvaluationResult, FlagDefinition } from '../domain/model.js'
 import { TtlLru } from './cache.js'
 import { BatchLoader } from './batch-loader.js'
@@ -57,8 +57,6 @@ export interface EvaluatedFlag { definition: FlagDefinition; result: EvaluationR
 
 /** A bulk answer as sent: the serialized body and its ETag. */
 export interface RenderedBulk { body: string; etag: string }
-
-const MAX_PREREQUISITE_DEPTH = 10
 
 interface Snapshot { defs: FlagDefinition[]; byName: Map<string, FlagDefinition>; bytes: number }
 interface BulkEntry extends RenderedBulk { expiresAt: number }

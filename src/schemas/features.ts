@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import {
-  EnvName, FlagName, FlagType, Variant, Serve, Target, Rule, Prerequisite, ScheduledChange, EnvTargeting,
+  EnvName, FlagName, FlagType, Variant, Serve, Target, Rule, Prerequisite, ScheduledChange,
   VARIANT_KEY_PATTERN, ENV_NAME_PATTERN
 } from '../domain/model.js'
 
@@ -36,16 +36,6 @@ export const UpdateFeatureBody = Type.Object({
   variants: Type.Optional(Type.Array(Variant, { minItems: 1, maxItems: 100 }))
 }, { additionalProperties: false, minProperties: 1 })
 export type UpdateFeatureBody = Static<typeof UpdateFeatureBody>
-
-export const EnvConfigSchema = Type.Intersect([
-  EnvTargeting,
-  Type.Object({
-    enableAt: Type.Union([Type.String(), Type.Null()]),
-    version: Type.Integer(),
-    updatedAt: Type.String(),
-    updatedBy: Type.String()
-  })
-])
 
 const featureFields = {
   name: Type.String(),
