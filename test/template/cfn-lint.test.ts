@@ -20,6 +20,8 @@ const installed = (() => {
 if (installed === undefined) {
   t.test('cfn-lint', { skip: 'cfn-lint is not installed on this machine (pip install cfn-lint)' }, async () => {})
 } else {
+  // cfn-lint takes ~10 s a run on an idle machine, much longer on a loaded one.
+  t.setTimeout(300_000)
   const template = await loadTemplate() as Json
   const broken = structuredClone(template)
   broken.Globals.Function.Runtime = 'nodejs16.x'
