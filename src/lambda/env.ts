@@ -11,8 +11,7 @@
 // get the secret or the IAM permission to read it. They validate their own slice of the config
 // schema (WorkerConfigSchema) instead of passing a placeholder secret to the full one.
 import { Type, type Static } from '@sinclair/typebox'
-import { ConfigSchema, ConfigError } from '../config.js'
-import { checkEnv } from '../env-check.js'
+import { ConfigSchema, ConfigError, checkEnv } from '../config.js'
 
 export type Env = Record<string, string | undefined>
 

@@ -68,7 +68,7 @@ t.test('workers validate their own slice of the config: no JWT secret needed', a
   t.same(config, { TABLE_NAME: 'tbl', AUDIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q', AWS_REGION: 'eu-west-1', OUTBOX_SWEEP_AGE_MS: 45000, LOG_LEVEL: 'info', AUDIT_RETENTION_DAYS: 0 })
   const missing = (() => { try { workerConfig({ TABLE_NAME: 'tbl' }) } catch (err) { return err } })()
   t.ok(missing instanceof ConfigError)
-  t.match((missing as Error).message, 'AUDIT_QUEUE_URL is required')
+  t.match((missing as Error).message, 'AUDIT_QUEUE_URL: required')
   t.throws(() => workerConfig({ AUDIT_QUEUE_URL: 'q', LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
 })
 
