@@ -7,9 +7,12 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { AuditEventSchema, type AuditEvent } from '../domain/audit.js'
 import type { AuditRepository } from '../repositories/audit-repository.js'
 
-export interface SqsRecord { messageId: string; body: string; receiptHandle?: string; attributes?: Record<string, string> }
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda'
+
+/** What the consumer reads of an SQS record: Lambda's SQSEvent and the local poller's events both have it. */
+export type SqsRecord = Pick<SQSRecord, 'messageId' | 'body'> & { attributes?: Partial<SQSRecord['attributes']> }
 export interface SqsEvent { Records: SqsRecord[] }
-export interface SqsBatchResponse { batchItemFailures: Array<{ itemIdentifier: string }> }
+export type SqsBatchResponse = SQSBatchResponse
 
 const checkEvent = TypeCompiler.Compile(AuditEventSchema)
 

@@ -7,12 +7,12 @@
 // is overdue: what the sweeper found) as the CloudWatch metric Switchyard/OutboxBacklog, by
 // writing one line in the embedded metric format to the log: CloudWatch Logs extracts the metric,
 // no PutMetricData call or permission needed. OutboxBacklogAlarm watches it.
+import './call-sites.js' // first: before pino loads (see there)
+import type { ScheduledEvent } from 'aws-lambda'
 import { createWorkers } from '../workers/runtime.js'
 import { workerConfig } from './env.js'
 import { createLogger } from './log.js'
 
-/** The EventBridge "Scheduled Event" document (only the fields used here). */
-export interface ScheduledEvent { id?: string; 'detail-type'?: string; source?: string; time?: string; resources?: string[] }
 
 const config = workerConfig(process.env)
 const log = createLogger(config.LOG_LEVEL, { fn: 'maintenance' })

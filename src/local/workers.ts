@@ -2,14 +2,25 @@
 // same SQS-shaped event Lambda would, deleting what it reports as processed; and a timer for the
 // maintenance job. Both stop promptly on close().
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import type { SqsEvent, SqsBatchResponse } from '../audit/consumer.js'
+import type { SQSBatchResponse, SQSEvent, SQSRecordAttributes, SQSMessageAttributes } from 'aws-lambda'
 
 export interface Poller { close(): Promise<void> }
+
+/** SQS's message attributes as Lambda's event record spells them (stringValue, dataType, …). */
+function lambdaMessageAttributes (attributes: Record<string, { StringValue?: string; BinaryValue?: Uint8Array; DataType?: string }>): SQSMessageAttributes {
+  return Object.fromEntries(Object.entries(attributes).map(([name, a]) => [name, {
+    stringValue: a.StringValue,
+    binaryValue: a.BinaryValue !== undefined ? Buffer.from(a.BinaryValue).toString('base64') : undefined,
+    stringListValues: [],
+    binaryListValues: [],
+    dataType: a.DataType ?? 'String'
+  }]))
+}
 
 export function startSqsPoller (opts: {
   sqs: SQSClient
   queueUrl: string
-  handler: (event: SqsEvent) => Promise<SqsBatchResponse>
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse>
   waitTimeSeconds?: number
   onError?: (err: unknown) => void
 }): Poller {
@@ -27,13 +38,14 @@ export function startSqsPoller (opts: {
         }), { abortSignal: abort.signal })
         const messages = res.Messages ?? []
         if (messages.length === 0) continue
-        const event: SqsEvent = {
+        const event: SQSEvent = {
           Records: messages.map((m) => ({
             messageId: m.MessageId ?? '',
             receiptHandle: m.ReceiptHandle ?? '',
             body: m.Body ?? '',
-            attributes: (m.Attributes ?? {}) as Record<string, string>,
-            messageAttributes: m.MessageAttributes ?? {},
+            // ReceiveMessage with every system attribute gives the ones Lambda's record carries.
+            attributes: (m.Attributes ?? {}) as SQSRecordAttributes,
+            messageAttributes: lambdaMessageAttributes(m.MessageAttributes ?? {}),
             md5OfBody: m.MD5OfBody ?? '',
             eventSource: 'aws:sqs',
             eventSourceARN: queueArn,

@@ -72,16 +72,18 @@ t.test('workers validate their own slice of the config: no JWT secret needed', a
   t.throws(() => workerConfig({ AUDIT_QUEUE_URL: 'q', LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
 })
 
-t.test('the worker logger writes pino-shaped JSON lines at or above its level', async (t) => {
+t.test('the worker logger is pino: JSON lines at or above its level, errors serialized, no pid or hostname', async (t) => {
   const lines: string[] = []
-  const log = createLogger('info', { fn: 'test' }, (l) => lines.push(l)).child({ batch: 1 })
+  const sink = { write: (l: string) => { lines.push(l) } }
+  const log = createLogger('info', { fn: 'test' }, sink).child({ batch: 1 })
   log.debug({ hidden: true }, 'not shown')
   log.info({ eventId: 'e1' }, 'persisted')
   log.error({ err: Object.assign(new Error('boom'), { code: 'E42' }) }, 'failed')
   t.equal(lines.length, 2)
   t.match(JSON.parse(lines[0]!), { level: 30, fn: 'test', batch: 1, eventId: 'e1', msg: 'persisted', time: Number })
+  t.notOk('pid' in JSON.parse(lines[0]!) || 'hostname' in JSON.parse(lines[0]!), 'no pid or hostname')
   t.match(JSON.parse(lines[1]!), { level: 50, err: { type: 'Error', message: 'boom', code: 'E42', stack: /boom/ }, msg: 'failed' })
   const silent: string[] = []
-  createLogger('silent', {}, (l) => silent.push(l)).error({}, 'x')
+  createLogger('silent', {}, { write: (l: string) => { silent.push(l) } }).error({}, 'x')
   t.equal(silent.length, 0)
 })

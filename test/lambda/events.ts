@@ -8,6 +8,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { httpApiRoutes, selectRoute } from '../../scripts/check-template.js'
 import { loadTemplate } from '../../scripts/build-lambda.js'
+import type { ScheduledEvent, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ConfigSchema } from '../../src/config.js'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'events')
@@ -100,21 +101,19 @@ export function apiGatewayQueryParameters (raw: string): Record<string, string> 
   return out
 }
 
-export interface SqsRecordDoc extends Json { messageId: string; body: string; attributes: Record<string, string> }
-
 /** An SQS event source batch: one record per body, in the fixture's shape. */
-export function sqsEvent (bodies: string[]): { Records: SqsRecordDoc[] } {
+export function sqsEvent (bodies: string[]): SQSEvent {
   return {
     Records: bodies.map((body) => {
-      const base = fixture<SqsRecordDoc>('sqs-record.json')
+      const base = fixture<SQSRecord>('sqs-record.json')
       return { ...base, messageId: randomUUID(), receiptHandle: `AQEB${randomUUID()}`, body, attributes: { ...base.attributes, SentTimestamp: String(Date.now()) } }
     })
   }
 }
 
 /** An EventBridge "Scheduled Event", as the rule of the MaintenanceFunction sends it. */
-export function scheduledEvent (): Json & { id: string; time: string } {
-  const base = fixture<Json & { id: string; time: string }>('scheduled-event.json')
+export function scheduledEvent (): ScheduledEvent {
+  const base = fixture<ScheduledEvent>('scheduled-event.json')
   return { ...base, id: randomUUID(), time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }
 }
 
