@@ -13,7 +13,6 @@ import { createWorkers } from '../workers/runtime.js'
 import { workerConfig } from './env.js'
 import { createLogger } from './log.js'
 
-
 const config = workerConfig(process.env)
 const log = createLogger(config.LOG_LEVEL, { fn: 'maintenance' })
 
