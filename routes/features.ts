@@ -104,7 +104,12 @@ export default async function featureRoutes (app: FastifyInstance) {
       response: { 200: FeatureListSchema, ...problems(400, 401, 403) }
     }
   }, async function listFeatures (request) {
-    return await fastify.features.list(request.query)
+    const { include, ...query } = request.query
+    const page = await fastify.features.list(query)
+    if (include !== 'environments') return page
+    // One read per flag of the page, in parallel; a flag deleted meanwhile is left out.
+    const full = await Promise.all(page.items.map((f) => fastify.features.get(f.name)))
+    return { items: full.filter((f) => f !== undefined).map(featureView), nextCursor: page.nextCursor }
   })
 
   fastify.get('/:flag', {

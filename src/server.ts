@@ -9,6 +9,7 @@ process.stdout.write([
   '',
   `Switchyard is listening on ${dev.url}`,
   `  API docs:   ${dev.url}/docs   (OpenAPI: ${dev.url}/openapi.json)`,
+  `  console:    ${dev.url}/console`,
   `  ${admin}`,
   `  data:       ${dev.app.config.DATA_DIR}`,
   ''

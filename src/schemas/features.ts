@@ -62,11 +62,15 @@ export const FeatureEnvParams = Type.Object({ flag: FlagName, env: EnvName })
 export const ListFeaturesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   cursor: Type.Optional(Type.String({ maxLength: 2048 })),
-  prefix: Type.Optional(Type.String({ maxLength: 64, description: 'Only names starting with this' }))
+  prefix: Type.Optional(Type.String({ maxLength: 64, description: 'Only names starting with this' })),
+  include: Type.Optional(Type.Literal('environments', { description: 'Also return each flag\'s environment configs, as GET /features/{flag} does (one page, one request, e.g. for a list of per-environment switches)' }))
 })
 
 export const FeatureListSchema = Type.Object({
-  items: Type.Array(FeatureSummarySchema),
+  items: Type.Array(Type.Object({
+    ...featureFields,
+    environments: Type.Optional(Type.Record(Type.String(), Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, description: 'With include=environments: the flag in that environment, as in GET /features/{flag}' })))
+  })),
   nextCursor: Type.Union([Type.String(), Type.Null()])
 })
 

@@ -72,3 +72,24 @@ t.test('PUT /features/{flag}/env/{env}: validation errors point into the request
   const flag = await app.inject({ url: '/features/regex-flag', headers: { authorization: admin } })
   t.equal(flag.headers.etag, '"1"', 'nothing written')
 })
+
+t.test('GET /features?include=environments: a page of flags with their environments in one request', async (t) => {
+  const { app, loginAs } = await build(t)
+  const admin = await loginAs('ADMIN')
+  for (const name of ['inc-a', 'inc-b', 'inc-c']) {
+    const res = await app.inject({ method: 'POST', url: '/features', headers: { authorization: admin }, payload: { name, environments: { dev: true, prod: name === 'inc-b' } } })
+    t.equal(res.statusCode, 201)
+  }
+  const plain = await app.inject({ url: '/features?prefix=inc-&limit=2', headers: { authorization: admin } })
+  t.equal(plain.statusCode, 200)
+  t.notOk('environments' in plain.json().items[0], 'without include: summaries only, as before')
+  const page = await app.inject({ url: '/features?prefix=inc-&limit=2&include=environments', headers: { authorization: await loginAs('CLIENT') } })
+  t.equal(page.statusCode, 200)
+  const body = page.json()
+  t.same(body.items.map((f: { name: string }) => f.name), ['inc-a', 'inc-b'])
+  t.match(body.items[1].environments, { dev: { enabled: true, enableAt: null }, prod: { enabled: true, version: 1 } })
+  const single = await app.inject({ url: '/features/inc-b', headers: { authorization: admin } })
+  t.same(body.items[1], single.json(), 'each item is what GET /features/{flag} answers')
+  t.type(body.nextCursor, 'string')
+  t.equal((await app.inject({ url: '/features?include=everything', headers: { authorization: admin } })).statusCode, 400)
+})

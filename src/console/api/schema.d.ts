@@ -717,6 +717,8 @@ export interface paths {
             parameters: {
                 query: {
                     cursor?: string;
+                    /** @description Also return each flag's environment configs, as GET /features/{flag} does (one page, one request, e.g. for a list of per-environment switches) */
+                    include?: "environments";
                     limit: number;
                     /** @description Only names starting with this */
                     prefix?: string;
@@ -738,6 +740,11 @@ export interface paths {
                                 createdAt: string;
                                 createdBy: string;
                                 description: string;
+                                environments?: {
+                                    [key: string]: {
+                                        [key: string]: unknown;
+                                    };
+                                };
                                 name: string;
                                 tags: string[];
                                 /** @description Type of every variant value */

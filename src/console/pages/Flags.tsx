@@ -1,41 +1,34 @@
 // Flags: search by name prefix and tag, paginated; each flag's on/off per environment as a switch
 // that sends If-Match. A 412 shows what changed and offers to retry on the new version.
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, ApiError, ok } from '../api/client'
+import { api, ApiError, ok, type paths } from '../api/client'
 import { isAdmin } from '../session'
 import { href, navigate } from '../router'
 import { ErrorBanner, Loading, PageTitle, Tags, Toggle } from '../ui'
-import { envConfig, getFeature, newEnvConfig, putBody, putEnv, type Environment, type Feature, type FeatureSummary } from '../model'
+import { envConfig, getFeature, newEnvConfig, putBody, putEnv, type Environment, type Feature } from '../model'
 import { ConflictPanel, type Conflict } from './Conflict'
 import { CreateFlag } from './CreateFlag'
 
 const PAGE = 50
 
-interface Page { items: FeatureSummary[]; nextCursor: string | null }
+interface Page { items: Feature[]; nextCursor: string | null }
+type ListPage = paths['/features']['get']['responses'][200]['content']['application/json']
 
-/** One page of flags; with a tag, API pages are read until PAGE matches or the end (the API filters by prefix only). */
+/**
+ * One page of flags with their environments (include=environments: one request per page). With a
+ * tag, API pages are read until PAGE matches or the end: the API filters by name prefix only.
+ */
 async function loadPage (prefix: string, tag: string, cursor: string | undefined): Promise<Page> {
-  const items: FeatureSummary[] = []
+  const items: Feature[] = []
   let next: string | null | undefined = cursor
   for (;;) {
-    const res: Page = ok(await api.GET('/features', { params: { query: { limit: tag === '' ? PAGE : 100, cursor: next ?? undefined, prefix: prefix === '' ? undefined : prefix } } }))
-    items.push(...(tag === '' ? res.items : res.items.filter((f) => f.tags.includes(tag))))
+    const res: ListPage = ok(await api.GET('/features', { params: { query: { limit: tag === '' ? PAGE : 100, cursor: next ?? undefined, prefix: prefix === '' ? undefined : prefix, include: 'environments' } } }))
+    const full = res.items.map((f) => ({ ...f, environments: f.environments ?? {} }))
+    items.push(...(tag === '' ? full : full.filter((f) => f.tags.includes(tag))))
     next = res.nextCursor
     if (tag === '' || items.length >= PAGE || next === null) break
   }
   return { items, nextCursor: next ?? null }
-}
-
-/** Full flags (with their environments) for a page, six requests at a time, as a browser would. */
-async function loadDetails (names: string[], onOne: (f: Feature) => void): Promise<void> {
-  let i = 0
-  async function worker () {
-    while (i < names.length) {
-      const name = names[i++]
-      onOne(await getFeature(name))
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(6, names.length) }, worker))
 }
 
 export function FlagsPage ({ environments }: { environments: Environment[] }) {
@@ -57,10 +50,10 @@ export function FlagsPage ({ environments }: { environments: Environment[] }) {
     const run = ++live.current
     setPage(undefined)
     setError(null)
-    loadPage(query.prefix, query.tag, cursors[cursors.length - 1]).then(async (p) => {
+    loadPage(query.prefix, query.tag, cursors[cursors.length - 1]).then((p) => {
       if (run !== live.current) return
+      setDetails(Object.fromEntries(p.items.map((f) => [f.name, f])))
       setPage(p)
-      await loadDetails(p.items.map((f) => f.name), (f) => { if (run === live.current) setDetails((d) => ({ ...d, [f.name]: f })) })
     }).catch((e) => { if (run === live.current) setError(e) })
   }, [query, cursors])
 
