@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createApiKeyRepository, parseSecret, type ApiKeyRecord, type ApiKeyRepository } from '../src/repositories/api-key-repository.js'
-import { TtlLru } from '../src/evaluation/cache.js'
+import { TtlLru } from '../src/lib/ttl-lru.js'
 import type { ApiKeyVerifier, Principal } from './auth.js'
 
 declare module 'fastify' {

@@ -22,7 +22,7 @@ import {
 import { problems } from '../src/schemas/common.js'
 import { forbidden } from '../src/domain/errors.js'
 import { ENV_NAME_PATTERN, FLAG_NAME_PATTERN, type EvaluationResult, type FlagDefinition } from '../src/domain/model.js'
-import { TtlLru } from '../src/evaluation/cache.js'
+import { TtlLru } from '../src/lib/ttl-lru.js'
 import { replayPreReadBody } from '../src/pre-read-body.js'
 import { canonicalJson, contextKey, type EvaluatedFlag, type RenderedBulk } from '../src/evaluation/evaluator.js'
 

@@ -21,7 +21,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { createHash } from 'node:crypto'
 import { evaluate, explain, MAX_PREREQUISITE_DEPTH, type Explanation } from '../domain/evaluate.js'
 import type { EvaluationContext, EvaluationResult, FlagDefinition } from '../domain/model.js'
-import { TtlLru } from './cache.js'
+import { TtlLru } from '../lib/ttl-lru.js'
 import { BatchLoader } from './batch-loader.js'
 
 export interface DefinitionSource {

@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { AuditEvent } from '../domain/audit.js'
 import { auditKey, auditPartition, outboxKey } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { countAll } from './query-all.js'
 
 export interface AuditRecord {
   eventId: string
@@ -96,14 +97,7 @@ export function createAuditRepository ({ doc, tableName, retentionDays = 0 }: { 
     },
 
     async countOutbox (): Promise<number> {
-      let n = 0
-      let ExclusiveStartKey: Record<string, unknown> | undefined
-      do {
-        const res = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' }, Select: 'COUNT', ConsistentRead: true, ExclusiveStartKey }))
-        n += res.Count ?? 0
-        ExclusiveStartKey = res.LastEvaluatedKey
-      } while (ExclusiveStartKey !== undefined)
-      return n
+      return await countAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' }, ConsistentRead: true })
     },
 
     async deleteOutbox (eventId: string): Promise<void> {

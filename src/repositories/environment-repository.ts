@@ -1,8 +1,9 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { environmentKey } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { conflict } from '../domain/errors.js'
+import { queryAll } from './query-all.js'
 
 export interface Environment { name: string; description: string; createdAt: string; createdBy: string }
 
@@ -12,14 +13,8 @@ export function createEnvironmentRepository (store: Store) {
   const { doc, tableName, now, ids } = store
   return {
     async list (): Promise<Environment[]> {
-      const out: Environment[] = []
-      let ExclusiveStartKey: Record<string, unknown> | undefined
-      do {
-        const res = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'ENVS' }, ConsistentRead: true, ExclusiveStartKey }))
-        for (const i of res.Items ?? []) out.push({ name: i.name, description: i.description ?? '', createdAt: i.createdAt, createdBy: i.createdBy })
-        ExclusiveStartKey = res.LastEvaluatedKey
-      } while (ExclusiveStartKey !== undefined)
-      return out
+      const items = await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'ENVS' }, ConsistentRead: true })
+      return items.map((i) => ({ name: i.name as string, description: (i.description as string | undefined) ?? '', createdAt: i.createdAt as string, createdBy: i.createdBy as string }))
     },
 
     async create (input: { name: string; description?: string }, meta: WriteMeta): Promise<Environment> {

@@ -14,6 +14,7 @@ import { applySchedule } from '../domain/evaluate.js'
 import { toDefinition } from './definition-reader.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import type { SegmentRepository } from './segment-repository.js'
+import { queryAll } from './query-all.js'
 import {
   createFeatureItems, segmentKeysOf, targetingOf, toEnvConfig, toFeature, VersionRace,
   type Feature, type FeatureEnvConfig, type FeatureWithEnvironments
@@ -58,20 +59,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
   }
 
   async function getEnvItems (name: string): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = []
-    let ExclusiveStartKey: Record<string, unknown> | undefined
-    do {
-      const res = await doc.send(new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': featureEnvPartition(name) },
-        ConsistentRead: true,
-        ExclusiveStartKey
-      }))
-      out.push(...(res.Items ?? []))
-      ExclusiveStartKey = res.LastEvaluatedKey
-    } while (ExclusiveStartKey !== undefined)
-    return out
+    return await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': featureEnvPartition(name) }, ConsistentRead: true })
   }
 
   async function loadSegments (keys: string[]): Promise<Record<string, SegmentDefinition>> {

@@ -1,7 +1,7 @@
 // Reusable segments. Flags that use a segment hold a snapshot of it on their environment item
 // (so evaluation stays one GetItem); a SegmentRef item per (segment, flag, env) lets a segment
 // change refresh those snapshots in its own transaction, and blocks deleting a segment in use.
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { batchGetAll } from './batch-get.js'
 import type { Store, WriteMeta, WriteOp } from './store.js'
 import { segmentKey, segmentRefKey, featureEnvKey } from './keys.js'
@@ -9,6 +9,7 @@ import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed } from '../domain/errors.js'
 import type { SegmentDefinition } from '../domain/model.js'
 import { validateSegment } from '../domain/validate-flag.js'
+import { queryAll } from './query-all.js'
 
 export interface Segment extends SegmentDefinition {
   version: number
@@ -33,20 +34,13 @@ export function createSegmentRepository (store: Store) {
   const { doc, tableName, now, ids } = store
 
   async function refs (key: string): Promise<{ flag: string; environment: string }[]> {
-    const out: { flag: string; environment: string }[] = []
-    let ExclusiveStartKey: Record<string, unknown> | undefined
-    do {
-      const res = await doc.send(new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :ref)',
-        ExpressionAttributeValues: { ':pk': segmentRefKey(key, '', '').PK, ':ref': 'REF#' },
-        ConsistentRead: true,
-        ExclusiveStartKey
-      }))
-      for (const i of res.Items ?? []) out.push({ flag: i.flag as string, environment: i.environment as string })
-      ExclusiveStartKey = res.LastEvaluatedKey
-    } while (ExclusiveStartKey !== undefined)
-    return out
+    const items = await queryAll(doc, {
+      TableName: tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :ref)',
+      ExpressionAttributeValues: { ':pk': segmentRefKey(key, '', '').PK, ':ref': 'REF#' },
+      ConsistentRead: true
+    })
+    return items.map((i) => ({ flag: i.flag as string, environment: i.environment as string }))
   }
 
   function snapshotOps (segment: SegmentDefinition, users: { flag: string; environment: string }[]): WriteOp[] {
@@ -82,14 +76,7 @@ export function createSegmentRepository (store: Store) {
     },
 
     async list (): Promise<Segment[]> {
-      const out: Segment[] = []
-      let ExclusiveStartKey: Record<string, unknown> | undefined
-      do {
-        const res = await doc.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'SEGMENTS' }, ExclusiveStartKey }))
-        out.push(...(res.Items ?? []).map(toSegment))
-        ExclusiveStartKey = res.LastEvaluatedKey
-      } while (ExclusiveStartKey !== undefined)
-      return out
+      return (await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'SEGMENTS' } })).map(toSegment)
     },
 
     usage: refs,

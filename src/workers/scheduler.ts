@@ -5,10 +5,10 @@
 // the repository (features.applyDueSchedule): an entry found here is only a hint that something
 // may be due, so a stale or duplicate hint (a cancelled schedule, a tick delivered twice) applies
 // nothing.
-import { QueryCommand } from '@aws-sdk/lib-dynamodb'
 import { SCHEDULER_ACTOR } from '../domain/audit.js'
 import type { FeatureRepository } from '../repositories/feature-repository.js'
 import type { Store } from '../repositories/store.js'
+import { queryAll } from '../repositories/query-all.js'
 
 export interface SchedulerLogger { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
 
@@ -16,19 +16,14 @@ export function createScheduler (deps: { store: Store; features: FeatureReposito
   const { store, features } = deps
   return async function applyDueSchedules (): Promise<{ applied: number; failed: number }> {
     const now = store.now()
+    const entries = await queryAll(store.doc, {
+      TableName: store.tableName,
+      KeyConditionExpression: 'PK = :pk AND SK <= :until',
+      ExpressionAttributeValues: { ':pk': 'SCHEDULE', ':until': `AT#${new Date(now).toISOString()}#\uffff` },
+      ConsistentRead: true
+    })
     const due = new Map<string, { flag: string; env: string }>()
-    let ExclusiveStartKey: Record<string, unknown> | undefined
-    do {
-      const res = await store.doc.send(new QueryCommand({
-        TableName: store.tableName,
-        KeyConditionExpression: 'PK = :pk AND SK <= :until',
-        ExpressionAttributeValues: { ':pk': 'SCHEDULE', ':until': `AT#${new Date(now).toISOString()}#\uffff` },
-        ConsistentRead: true,
-        ExclusiveStartKey
-      }))
-      for (const i of res.Items ?? []) due.set(`${String(i.flag)}\u0000${String(i.environment)}`, { flag: i.flag, env: i.environment })
-      ExclusiveStartKey = res.LastEvaluatedKey
-    } while (ExclusiveStartKey !== undefined)
+    for (const i of entries) due.set(`${String(i.flag)}\u0000${String(i.environment)}`, { flag: String(i.flag), env: String(i.environment) })
 
     let applied = 0
     let failed = 0

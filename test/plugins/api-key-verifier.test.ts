@@ -4,7 +4,7 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import { createApiKeyVerifier } from '../../plugins/api-keys.js'
-import { TtlLru } from '../../src/evaluation/cache.js'
+import { TtlLru } from '../../src/lib/ttl-lru.js'
 import type { ApiKeyRecord } from '../../src/repositories/api-key-repository.js'
 
 const ID = '0123456789abcdef0123'

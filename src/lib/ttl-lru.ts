@@ -1,4 +1,5 @@
-// A small TTL + LRU cache with single-flight loads: concurrent misses for one key share one read.
+// A small TTL + LRU cache with single-flight loads (evaluation definitions, API keys, the OFREP
+// environment registry): concurrent misses for one key share one read.
 // Map iteration order is insertion order, so re-inserting on hit keeps the oldest entry first.
 // A hit re-inserts its entry only when it is no longer among the newest half of the map (fewer
 // than size/2 insertions since its own): a hot entry is then never near eviction, and a hit

@@ -1,7 +1,7 @@
 // TtlLru: TTL with an injected clock, LRU bounds (count and weight), single-flight loads, and
 // invalidation winning over a load in flight.
 import t from 'tap'
-import { TtlLru } from '../../src/evaluation/cache.js'
+import { TtlLru } from '../../src/lib/ttl-lru.js'
 
 function deferred<T> () {
   let resolve!: (v: T) => void
