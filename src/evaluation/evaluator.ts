@@ -389,7 +389,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
       const compute = async (): Promise<BulkEntry> => {
         const { results, nextChange } = await evaluateEnvironment(env, context)
         const { body, etag } = render(results)
-        return { body, etag, expiresAt: nextChange } // a literal: see toDefinition (feature-repository.ts)
+        return { body, etag, expiresAt: nextChange } // a literal: see toDefinition (definition-reader.ts)
       }
       if (!caching) return await compute()
       const k = `${env}\u0000${ctxKey}`

@@ -83,7 +83,7 @@ export function publicApiKey (r: ApiKeyRecord | (ApiKey & Record<string, unknown
   return out
 }
 
-/** Built field by field, not by spreading publicApiKey's result: see toDefinition (feature-repository.ts). */
+/** Built field by field, not by spreading publicApiKey's result: see toDefinition (definition-reader.ts). */
 function toRecord (item: Record<string, unknown>): ApiKeyRecord {
   const r = item as unknown as ApiKeyRecord
   const out: ApiKeyRecord = { id: r.id, name: r.name, environment: r.environment, kind: kindOf(r), role: 'CLIENT', createdAt: r.createdAt, createdBy: r.createdBy, digest: String(item.digest) }
