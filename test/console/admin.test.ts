@@ -7,6 +7,10 @@ import type { Page } from 'playwright-core'
 import { eventually } from '../helper.js'
 import { ADMIN, axeViolations, call, launchBrowser, newPage, signIn, startDev, tokenFor } from './support.js'
 
+// A dev server (and, on a fresh clone, the console build) and a browser: ~50 s alone, more on a
+// loaded shared machine, past tap's 120 s default.
+t.setTimeout(300_000)
+
 const dev = await startDev(t)
 const browser = await launchBrowser(t)
 const page = await newPage(browser, dev)

@@ -4,6 +4,10 @@
 import t from 'tap'
 import { axeViolations, ADMIN, call, createUser, launchBrowser, newPage, signIn, startDev, tokenFor } from './support.js'
 
+// A dev server (and, on a fresh clone, the console build) and a browser: ~50 s alone, more on a
+// loaded shared machine, past tap's 120 s default.
+t.setTimeout(300_000)
+
 const dev = await startDev(t)
 const browser = await launchBrowser(t)
 const token = await tokenFor(dev, ADMIN)
