@@ -16,7 +16,9 @@ function load (): Session | null {
   try {
     const raw = sessionStorage.getItem(KEY)
     const s = raw === null ? null : JSON.parse(raw) as Session
-    return s !== null && s.expiresAt > Date.now() ? s : null
+    if (s !== null && s.expiresAt > Date.now()) return s
+    sessionStorage.removeItem(KEY)
+    return null
   } catch {
     return null
   }

@@ -111,3 +111,29 @@ t.test('a CLIENT user sees no admin control', async (t) => {
   await page.goto('/console/api-keys')
   await page.getByText('Nothing here.').waitFor()
 })
+
+t.test('an expired or revoked token sends the user back to sign in', async (t) => {
+  const page = await newPage(browser, dev)
+  t.teardown(() => page.context().close())
+  await signIn(page, ADMIN)
+  // The server no longer accepts the token (as after expiry or a secret rotation): the next call
+  // answers 401 and the console forgets the token.
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem('switchyard.session') ?? '{}')
+    sessionStorage.setItem('switchyard.session', JSON.stringify({ ...s, token: s.token.slice(0, -4) + 'AAAA' }))
+  })
+  await page.reload()
+  await page.getByRole('status').filter({ hasText: 'Your session expired or was revoked. Sign in again.' }).waitFor()
+  await page.getByRole('button', { name: 'Sign in' }).waitFor()
+  t.equal(await page.evaluate(() => sessionStorage.length), 0, 'the token is forgotten')
+
+  // Past its expiry the console does not even try: the timer signs the user out.
+  await signIn(page, ADMIN)
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem('switchyard.session') ?? '{}')
+    sessionStorage.setItem('switchyard.session', JSON.stringify({ ...s, expiresAt: Date.now() - 1 }))
+  })
+  await page.reload()
+  await page.getByRole('button', { name: 'Sign in' }).waitFor()
+  t.equal(await page.evaluate(() => sessionStorage.length), 0)
+})
