@@ -5,6 +5,8 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type FieldError } from '../src/domain/errors.js'
 import { isTransientAwsError } from '../src/aws.js'
+import { fieldErrors } from '../src/validation-errors.js'
+import type { ErrorObject } from 'ajv'
 
 export interface Problem {
   type: string
@@ -41,16 +43,16 @@ export function sendProblem (reply: FastifyReply, problem: Problem, headers: Rec
 
 function validationErrors (err: FastifyError): FieldError[] {
   const context = (err as FastifyError & { validationContext?: string }).validationContext ?? 'body'
-  return (err.validation ?? []).map((v) => {
-    const params = v.params as Record<string, unknown>
-    let path = `/${context}${v.instancePath}`
-    if (typeof params.additionalProperty === 'string') path += `/${params.additionalProperty}`
-    if (typeof params.missingProperty === 'string') path += `/${params.missingProperty}`
-    const message = typeof params.additionalProperty === 'string'
-      ? `unknown property '${params.additionalProperty}'`
-      : (v.message ?? 'is invalid')
-    return { path, message }
-  })
+  return fieldErrors((err.validation ?? []) as ErrorObject[], context)
+}
+
+/** Fastify's own client errors whose stock message does not say what to do. */
+function frameworkDetail (err: FastifyError, request: FastifyRequest): string | undefined {
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const sent = request.headers['content-type']
+    return `${sent === undefined ? 'No Content-Type was sent' : `Content-Type '${sent}' is not accepted`}: send the body as JSON with 'content-type: application/json'`
+  }
+  return undefined
 }
 
 async function errorHandlerPlugin (fastify: FastifyInstance) {
@@ -79,7 +81,7 @@ async function errorHandlerPlugin (fastify: FastifyInstance) {
       const retry = reply.getHeader('retry-after')
       if (retry !== undefined) headers['retry-after'] = String(retry)
     }
-    return sendProblem(reply, { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail: err.message, ...base }, headers)
+    return sendProblem(reply, { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail: frameworkDetail(err, request) ?? err.message, ...base }, headers)
   })
 
   fastify.setNotFoundHandler(function handleNotFound (request, reply) {

@@ -2,15 +2,19 @@
 // properties are rejected, not silently dropped. Querystrings and path parameters are strings on
 // the wire, so those parts may coerce ("?limit=10" → 10), but still reject unknown keys.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify'
 import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import sjson from 'secure-json-parse'
 import { schemaKey } from '../src/schema-compilers.js'
+import { badRequest } from '../src/domain/errors.js'
 
 // validateSchema off: the route schemas are constants in the code, and checking each against the
 // JSON Schema meta-schema at start compiles that meta-schema once per Ajv instance, a large part of
 // a Lambda cold start. test/schemas.test.ts checks every route schema against it instead.
-const base: Options = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false, messages: true, validateSchema: false }
+// verbose: a failed check carries its schema and data, so the error handler can list the allowed
+// values and name a misspelled property (src/validation-errors.ts); it costs nothing on success.
+const base: Options = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false, messages: true, validateSchema: false, verbose: true }
 
 function buildAjv (coerceTypes: boolean) {
   const ajv = new Ajv({ ...base, coerceTypes })
@@ -33,9 +37,38 @@ export function closeObjects (schema: unknown, seen = new WeakSet<object>()): un
   return schema
 }
 
+const BODYLESS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Fastify's JSON parser with answers that say what is wrong: an empty body is no body on a method
+ * that takes none (clients send `content-type: application/json` on every request), and a
+ * `__proto__` or `constructor` key is refused for what it is, not called invalid JSON.
+ */
+function parseJsonBody (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) {
+  const text = body.toString()
+  if (text.trim() === '') {
+    if (BODYLESS.has(request.method)) return done(null, undefined)
+    return done(badRequest('The body is empty: send a JSON document (content-type: application/json is set)', [{ path: '/body', message: 'is empty' }]))
+  }
+  try {
+    return done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }))
+  } catch (err) {
+    const message = (err as Error).message
+    if (/forbidden (prototype|constructor) property/.test(message)) {
+      const key = /__proto__|\\u005[fF]/.test(text) ? '__proto__' : 'constructor'
+      return done(badRequest(`The body is valid JSON but contains a '${key}' key, which is refused (it could change object prototypes on the server); no field of this API has that name, remove it`,
+        [{ path: '/body', message: `contains a '${key}' key` }]))
+    }
+    // JSON.parse quotes the text around the fault; the sender has it, the answer need not echo it.
+    return done(badRequest(`The body is not valid JSON: ${message.replace(/, ".*$/s, '')}`, [{ path: '/body', message: 'is not valid JSON' }]))
+  }
+}
+
 async function validationPlugin (fastify: FastifyInstance) {
   // A JSON API: Fastify's built-in text/plain parser would hand handlers a string; make it a 415.
   fastify.removeContentTypeParser('text/plain')
+  fastify.removeContentTypeParser('application/json')
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody)
   const strict = buildAjv(false)
   const lenient = buildAjv(true)
   // One compiled validator per distinct schema and mode, shared by the routes that use it

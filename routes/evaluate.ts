@@ -5,10 +5,24 @@ import { problems } from '../src/schemas/common.js'
 import { forbidden, notFound } from '../src/domain/errors.js'
 import type { EvaluationResult } from '../src/domain/model.js'
 import { replayPreReadBody } from '../src/pre-read-body.js'
+import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import { environmentKey, featureKey } from '../src/repositories/keys.js'
 
 export function isEnabled (type: string | undefined, r: EvaluationResult): boolean {
   if (type === 'boolean') return r.value === true
   return r.reason !== 'DISABLED' && r.reason !== 'ERROR'
+}
+
+/** Which of the two names is wrong (only on the 404 path: two reads the answer is worth). */
+async function whatIsMissing (fastify: FastifyInstance, feature: string, environment: string) {
+  // Plain reads of the store: the read-only evaluation surface has no write-side repositories.
+  const read = async (Key: Record<string, string>) => (await fastify.store.doc.send(new GetCommand({ TableName: fastify.store.tableName, Key }))).Item
+  const [env, flag] = await Promise.all([read(environmentKey(environment)), read(featureKey(feature))])
+  if (env === undefined) {
+    return notFound(`Environment '${environment}' is not registered (see GET /environments)`, [{ path: '/body/environment', message: 'unknown environment' }])
+  }
+  if (flag === undefined) return notFound(`Feature '${feature}' does not exist (see GET /features)`, [{ path: '/body/feature', message: 'unknown feature' }])
+  return notFound(`Feature '${feature}' has no config in '${environment}': add one with PUT /features/${feature}/env/${environment}`, [{ path: '/body/environment', message: `no config of '${feature}' here` }])
 }
 
 export default async function evaluateRoutes (app: FastifyInstance) {
@@ -30,7 +44,7 @@ export default async function evaluateRoutes (app: FastifyInstance) {
     const p = request.user
     if (p.kind === 'apiKey' && p.environment !== environment) throw forbidden(`This API key is for '${p.environment}', not '${environment}'`)
     const { result, definition } = await fastify.evaluator.evaluate(feature, environment, context ?? {})
-    if (result.errorCode === 'FLAG_NOT_FOUND') throw notFound(`Feature '${feature}' has no config in '${environment}'`)
+    if (result.errorCode === 'FLAG_NOT_FOUND') throw await whatIsMissing(fastify, feature, environment)
     return { feature, environment, enabled: isEnabled(definition?.type, result), ...result }
   })
 }

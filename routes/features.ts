@@ -8,7 +8,7 @@ import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
 import { parseIfMatch, requireIfMatch, etag } from '../src/if-match.js'
 import type { EnvTargeting } from '../src/domain/model.js'
 import type { EnvTargetingInput } from '../src/domain/flag-input.js'
-import { AppError, badRequest, notFound } from '../src/domain/errors.js'
+import { AppError, notFound } from '../src/domain/errors.js'
 import type { FeatureWithEnvironments } from '../src/repositories/feature-repository.js'
 import type { WriteMeta } from '../src/repositories/store.js'
 
@@ -48,26 +48,26 @@ function meta (request: FastifyRequest): WriteMeta {
   return { actor: request.user.sub, requestId: request.id }
 }
 
+/**
+ * The repository validates the whole flag and points into it (`/environments/prod/rules/0/…`);
+ * the answer must point into the request the caller sent. `rewrite` maps one pointer, or returns
+ * it unchanged when it is about something else.
+ */
+async function pointingIntoRequest<T> (work: Promise<T>, rewrite: (path: string) => string): Promise<T> {
+  try {
+    return await work
+  } catch (err) {
+    if (!(err instanceof AppError) || err.errors === undefined || err.statusCode !== 400) throw err
+    const errors = err.errors.map((e) => ({ path: rewrite(e.path), message: e.message }))
+    if (errors.every((e, i) => e.path === err.errors![i].path)) throw err
+    const detail = err.errors.reduce((d, e, i) => d.split(`${e.path}:`).join(`${errors[i].path}:`), err.message)
+    throw new AppError(err.statusCode, err.title, detail, { type: err.type, errors, headers: err.headers })
+  }
+}
+
 /** For changes to existing state: If-Match is required (428 without it). */
 function guarded (request: FastifyRequest, resource: string): WriteMeta {
   return { ...meta(request), ifMatch: requireIfMatch(request.headers['if-match'], resource) }
-}
-
-/**
- * Flag validation names fields of the whole flag (`/environments/prod/rules/0/...`); a request
- * that sets one environment answers with pointers into its own body (`/body/rules/0/...`), so a
- * client can show each message beside the field that caused it.
- */
-async function envErrorsInBody<T> (env: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (err) {
-    const prefix = `/environments/${env}`
-    const inside = (path: string) => path.startsWith(`${prefix}/`)
-    if (!(err instanceof AppError) || err.statusCode !== 400 || err.errors?.some((e) => inside(e.path)) !== true) throw err
-    const errors = err.errors.map((e) => ({ path: inside(e.path) ? `/body${e.path.slice(prefix.length)}` : e.path, message: e.message }))
-    throw badRequest(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors)
-  }
 }
 
 export default async function featureRoutes (app: FastifyInstance) {
@@ -87,9 +87,9 @@ export default async function featureRoutes (app: FastifyInstance) {
   }, async function createFeature (request, reply) {
     const body = request.body
     const environments = Object.fromEntries(Object.entries(body.environments).map(([env, cfg]) => [env, fromBody(cfg as EnvConfigBody | boolean)]))
-    const created = await fastify.features.create({
+    const created = await pointingIntoRequest(fastify.features.create({
       name: body.name, description: body.description, type: body.type ?? 'boolean', variants: body.variants, tags: body.tags, environments
-    }, meta(request))
+    }, meta(request)), (path) => /^\/(environments|variants)(\/|$)/.test(path) ? `/body${path}` : path)
     reply.header('etag', etag(created.version)).header('location', `/features/${created.name}`)
     return reply.code(201).send(featureView(created))
   })
@@ -176,7 +176,9 @@ export default async function featureRoutes (app: FastifyInstance) {
     // Without If-Match this can only create the environment's config, never replace one.
     const header = request.headers['if-match']
     const writeMeta: WriteMeta = header === undefined ? { ...meta(request), createOnly: true } : { ...meta(request), ifMatch: parseIfMatch(header) }
-    const { config, version } = await envErrorsInBody(env, async () => await fastify.features.putEnv(flag, env, fromBody(request.body), writeMeta))
+    const own = `/environments/${env}`
+    const { config, version } = await pointingIntoRequest(fastify.features.putEnv(flag, env, fromBody(request.body), writeMeta),
+      (path) => path === own ? '/params/env' : path.startsWith(`${own}/`) ? `/body${path.slice(own.length)}` : path)
     reply.header('etag', etag(version))
     return { feature: flag, environment: env, version, config: { ...config, enableAt: enableAtOf(config) } }
   })
