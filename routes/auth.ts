@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { SignupBody, LoginBody, UserSchema, TokenResponse } from '../src/schemas/auth.js'
 import { problems } from '../src/schemas/common.js'
-import { AppError, badRequest, unauthorized } from '../src/domain/errors.js'
+import { badRequest, tooManyRequests, unauthorized } from '../src/domain/errors.js'
+import { createLoginLimits } from '../src/auth/login-limits.js'
 import { randomBytes } from 'node:crypto'
 import { passwordWeakness, hashPassword, verifyPassword } from '../src/auth/passwords.js'
 import { normalizeEmail, publicUser } from '../src/repositories/user-repository.js'
@@ -13,19 +14,20 @@ export default async function authRoutes (app: FastifyInstance) {
   // answers take one bcrypt of the same cost.
   let decoy: Promise<string> | undefined
   const decoyHash = async () => await (decoy ??= hashPassword(randomBytes(18).toString('base64url'), fastify.config.BCRYPT_ROUNDS))
-  // Password spraying (a few guesses against many accounts from one address) is limited per
-  // address; the route's own limiter below is per account. @fastify/rate-limit runs one limiter per
-  // request, so this one is checked by hand.
-  const loginsPerAddress = fastify.createRateLimit({
-    max: fastify.config.LOGIN_RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    keyGenerator: (request) => `login-ip:${request.ip}`
+  // Failed logins per account and per address (src/auth/login-limits.ts says why each).
+  const limits = createLoginLimits({
+    maxFailures: fastify.config.LOGIN_RATE_LIMIT_PER_MINUTE,
+    maxAccounts: fastify.config.LOGIN_RATE_LIMIT_PER_MINUTE,
+    windowMs: 60_000,
+    now: fastify.clock
   })
-  async function limitLoginsPerAddress (request: FastifyRequest) {
-    const limit = await loginsPerAddress(request)
-    if (!limit.isAllowed && limit.isExceeded) {
-      throw new AppError(429, 'Too Many Requests', `Too many login attempts from this address; retry in ${limit.ttlInSeconds} s`, { headers: { 'retry-after': String(limit.ttlInSeconds) } })
-    }
+  async function refuseWhileLimited (request: FastifyRequest) {
+    const refusal = limits.check(normalizeEmail((request.body as { email: string }).email), request.ip)
+    if (refusal === undefined) return
+    const detail = refusal.scope === 'account'
+      ? `Too many failed logins for this account; retry in ${refusal.retryAfterSeconds} s`
+      : `Too many failed logins on different accounts from this address; retry in ${refusal.retryAfterSeconds} s`
+    throw tooManyRequests(detail, refusal.retryAfterSeconds)
   }
 
   fastify.post('/signup', {
@@ -47,32 +49,24 @@ export default async function authRoutes (app: FastifyInstance) {
   })
 
   fastify.post('/login', {
-    onRequest: limitLoginsPerAddress,
+    // After validation: the limits are keyed on the body's email.
+    preHandler: refuseWhileLimited,
     schema: {
       tags: ['auth'],
       summary: 'Exchange email + password for a bearer token',
       body: LoginBody,
       response: { 200: TokenResponse, ...problems(400, 401, 429) }
-    },
-    config: {
-      rateLimit: {
-        max: fastify.config.LOGIN_RATE_LIMIT_PER_MINUTE,
-        timeWindow: 60_000,
-        // Per account: guessing one account's password from many addresses (the per-address limit
-        // is limitLoginsPerAddress above).
-        hook: 'preHandler',
-        keyGenerator: (request) => {
-          const email = (request.body as { email?: unknown } | undefined)?.email
-          return typeof email === 'string' ? `login:${normalizeEmail(email)}` : `login-ip:${request.ip}`
-        }
-      }
     }
   }, async function login (request) {
     const { email, password } = request.body
     const user = await fastify.users.get(email)
     // Same work and the same answer whether the account exists or not: no enumeration.
     const ok = await verifyPassword(password, user?.passwordHash ?? await decoyHash())
-    if (user === undefined || !ok) throw unauthorized('Invalid email or password')
+    if (user === undefined || !ok) {
+      limits.failed(normalizeEmail(email), request.ip)
+      throw unauthorized('Invalid email or password')
+    }
+    limits.succeeded(user.email)
     return { access_token: fastify.issueToken(user), token_type: 'Bearer' as const, expires_in: fastify.config.JWT_TTL_SECONDS }
   })
 }

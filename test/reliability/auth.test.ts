@@ -131,7 +131,7 @@ t.test('a deleted or demoted user\'s old token: refused at once on admin routes,
   expectProblem(t, await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'deleted-client@example.com', password: CLIENT_PASSWORD } }), 401, 'deleted account login')
 })
 
-t.test('login is rate limited per account and per address; signup per address', async (t) => {
+t.test('failed logins are limited per account and per address; signup per address', async (t) => {
   const LIMIT = 5
   const ctx = await build(t, { env: { LOGIN_RATE_LIMIT_PER_MINUTE: String(LIMIT) } })
   const { app } = ctx
@@ -155,6 +155,21 @@ t.test('login is rate limited per account and per address; signup per address', 
     expectProblem(t, limited, 429, 'the next account from the same address')
     t.match(String(limited.headers['retry-after']), /^\d+$/, 'Retry-After')
     expectProblem(t, await login('someone@example.com', 'Summer2024!!', '192.0.2.8'), 401, 'another address is not affected')
+  })
+
+  await t.test('failures on one account do not lock anyone else out of the same address', async (t) => {
+    await ctx.loginAs('CLIENT', 'typo@example.com')
+    await ctx.loginAs('ADMIN', 'colleague@example.com')
+    for (let i = 0; i < LIMIT; i++) t.equal((await login('typo@example.com', `mistyped ${i}`, '203.0.113.5')).statusCode, 401)
+    expectProblem(t, await login('typo@example.com', CLIENT_PASSWORD, '203.0.113.5'), 429, 'that account waits for the window')
+    // (ADMIN.email itself is held back by the first subtest's guesses, as it should be.)
+    const admin = await login('colleague@example.com', CLIENT_PASSWORD, '203.0.113.5')
+    t.equal(admin.statusCode, 200, 'an admin behind the same address logs in')
+    for (let i = 0; i < LIMIT * 3; i++) {
+      const again = await login('colleague@example.com', CLIENT_PASSWORD, '203.0.113.5')
+      if (again.statusCode !== 200) return t.fail(`successful login ${i + 2} answered ${again.statusCode}: successes must not be limited`)
+    }
+    t.pass(`${LIMIT * 3 + 1} successful logins in a row, none limited`)
   })
 
   await t.test('signup (the one answer that tells an account exists) is limited per address', async (t) => {
