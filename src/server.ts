@@ -1,7 +1,22 @@
 // `npm run dev` / `npm start`: listen, print where things are, shut down cleanly on a signal.
-import { startDevServer } from './local/dev.js'
+import { startDevServer, type DevServer } from './local/dev.js'
+import { describeStartupError } from './local/startup-errors.js'
 
-const dev = await startDevServer(process.env)
+/** A foreseen failure is one line and exit 1; anything else keeps its stack (it is a bug). */
+function failToStart (err: unknown): never {
+  const line = describeStartupError(err, process.env)
+  process.stderr.write(line !== undefined ? `switchyard: ${line}\n` : `switchyard: could not start\n${(err as Error)?.stack ?? String(err)}\n`)
+  process.exit(1)
+}
+// dynalite reports a locked LevelDB by throwing from a callback, outside any promise.
+process.on('uncaughtException', failToStart)
+let dev: DevServer
+try {
+  dev = await startDevServer(process.env)
+} catch (err) {
+  failToStart(err)
+}
+process.off('uncaughtException', failToStart)
 const admin = process.env.ADMIN_EMAIL !== undefined
   ? `admin account: ${process.env.ADMIN_EMAIL} (from ADMIN_EMAIL)`
   : 'no admin yet: restart with ADMIN_EMAIL=you@example.com ADMIN_PASSWORD=\'a long passphrase\' npm run dev, or run npm run create-admin -- --email … --password …'

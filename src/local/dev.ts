@@ -11,6 +11,7 @@ import app from '../app.js'
 import { serverOptions } from '../core.js'
 import { loadConfig } from '../config.js'
 import { startLocalStack, type LocalStack } from './stack.js'
+import { refuseIfAlreadyRunning } from './startup-errors.js'
 import { createWorkers } from '../workers/runtime.js'
 import { startInterval, startSqsPoller, type Poller } from './workers.js'
 import { startDispatcher } from './dispatcher.js'
@@ -38,6 +39,7 @@ async function localJwtSecret (dataDir: string): Promise<string> {
 export async function startDevServer (rawEnv: Record<string, string | undefined>, opts: { maintenanceEveryMs?: number } = {}): Promise<DevServer> {
   const dataDir = resolve(rawEnv.DATA_DIR ?? '.data')
   await mkdir(dataDir, { recursive: true })
+  await refuseIfAlreadyRunning(dataDir)
   const tableName = rawEnv.TABLE_NAME ?? 'switchyard'
   const closers: Array<() => Promise<void>> = []
   const closeAll = async () => {
@@ -86,15 +88,16 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     const fastLane = config.EVAL_FAST_LANE ? createFastLane(server) : undefined
     lane = fastLane?.listener(server.routing)
     await server.listen({ host: config.HOST, port: config.PORT })
-    // Lets `npm run create-admin` reach this process's engine instead of the locked LevelDB files.
-    if (stack !== undefined && rawEnv.DYNAMODB_ENDPOINT === undefined) {
-      const marker = join(dataDir, 'running.json')
-      await writeFile(marker, JSON.stringify({ pid: process.pid, dynamoEndpoint: stack.dynamoEndpoint }) + '\n')
-      closers.push(() => rm(marker, { force: true }))
-    }
     const address = server.server.address()
     if (address === null || typeof address === 'string') throw new Error('server did not bind a TCP port')
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    // Lets `npm run create-admin` reach this process's engine instead of the locked LevelDB files,
+    // and a second `npm run dev` on this DATA_DIR say where this one is (src/local/startup-errors.ts).
+    if (stack !== undefined && rawEnv.DYNAMODB_ENDPOINT === undefined) {
+      const marker = join(dataDir, 'running.json')
+      await writeFile(marker, JSON.stringify({ pid: process.pid, dynamoEndpoint: stack.dynamoEndpoint, url }) + '\n')
+      closers.push(() => rm(marker, { force: true }))
+    }
     return {
       app: server,
       url,
