@@ -67,6 +67,7 @@ export default async function authRoutes (app: FastifyInstance) {
       throw unauthorized('Invalid email or password')
     }
     limits.succeeded(user.email)
+    await fastify.users.ensureListed(user)
     return { access_token: fastify.issueToken(user), token_type: 'Bearer' as const, expires_in: fastify.config.JWT_TTL_SECONDS }
   })
 }

@@ -1,10 +1,22 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { RoleBody, UserParams, UserSchema } from '../src/schemas/auth.js'
+import { ListUsersQuery, RoleBody, UserListSchema, UserParams, UserSchema } from '../src/schemas/auth.js'
 import { problems } from '../src/schemas/common.js'
 
 export default async function userRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
+  fastify.get('/', {
+    onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
+    schema: {
+      tags: ['users'], summary: 'List accounts by email, with their roles (paginated; ?role= to filter)',
+      security: [{ bearerAuth: [] }],
+      querystring: ListUsersQuery,
+      response: { 200: UserListSchema, ...problems(400, 401, 403) }
+    }
+  }, async function listUsers (request) {
+    return await fastify.users.list(request.query)
+  })
+
   fastify.put('/:email/role', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {

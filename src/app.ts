@@ -24,6 +24,7 @@ import consoleRoutes from '../routes/console.js'
 import sdkRoutes from '../routes/sdk.js'
 import webhooksPlugin, { type WebhooksPluginOptions } from '../plugins/webhooks.js'
 import webhookRoutes from '../routes/webhooks.js'
+import rootRoutes from '../routes/root.js'
 
 export interface AppOptions extends CoreOptions {
   /** Seed environments and the ADMIN_EMAIL account on ready (default true). */
@@ -79,6 +80,7 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
   // (on AWS the template routes /sdk/v1/flags to the EvaluateFunction).
   await fastify.register(sdkRoutes, { prefix: '/sdk/v1', stream: opts.sdkStream === true })
   await fastify.register(webhookRoutes, { prefix: '/webhooks' })
+  await fastify.register(rootRoutes)
 }
 
 export default fp(app, { name: 'switchyard' })

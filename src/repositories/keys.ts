@@ -9,6 +9,8 @@ export const auditPartition = (subject: string) => `AUDIT#${subject}`
 export const auditKey = (subject: string, timestamp: string, eventId: string) =>
   ({ PK: auditPartition(subject), SK: `LOGS#${timestamp}#${eventId}` })
 export const userKey = (email: string) => ({ PK: `USER#${email}`, SK: 'PROFILE' })
+/** GSI1 keys of a user item: GET /users lists accounts by email with one Query. */
+export const userListKeys = (email: string) => ({ GSI1PK: 'USERS', GSI1SK: `USER#${email}` })
 export const outboxKey = (eventId: string) => ({ PK: 'OUTBOX', SK: `EVENT#${eventId}` })
 export const environmentKey = (env: string) => ({ PK: 'ENVS', SK: `ENV#${env}` })
 export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'KEY' })

@@ -1,7 +1,8 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
-import { userKey } from './keys.js'
+import { userKey, userListKeys } from './keys.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { conflict, notFound } from '../domain/errors.js'
 
@@ -38,7 +39,7 @@ export function createUserRepository (store: Store) {
       const user: User = { ...input, email: normalizeEmail(input.email), createdAt: new Date(now()).toISOString(), roleVersion: 1 }
       const event = buildAuditEvent({ subject: `user:${user.email}`, action: 'USER_SIGNED_UP', actor: meta.actor, before: null, after: publicUser(user), requestId: meta.requestId }, ids, now)
       await store.commit([{
-        item: { Put: { TableName: tableName, Item: { ...userKey(user.email), entity: 'User', ...user }, ConditionExpression: 'attribute_not_exists(PK)' } },
+        item: { Put: { TableName: tableName, Item: { ...userKey(user.email), ...userListKeys(user.email), entity: 'User', ...user }, ConditionExpression: 'attribute_not_exists(PK)' } },
         onConditionFailed: () => conflict('An account with this email already exists')
       }], [event])
       return user
@@ -54,16 +55,52 @@ export function createUserRepository (store: Store) {
           Update: {
             TableName: tableName,
             Key: userKey(current.email),
-            UpdateExpression: 'SET #role = :role, #rv = :next',
+            UpdateExpression: 'SET #role = :role, #rv = :next, GSI1PK = :gpk, GSI1SK = :gsk',
             ConditionExpression: 'attribute_exists(PK) AND #rv = :rv',
             ExpressionAttributeNames: { '#role': 'role', '#rv': 'roleVersion' },
-            ExpressionAttributeValues: { ':role': role, ':rv': current.roleVersion, ':next': after.roleVersion },
+            ExpressionAttributeValues: { ':role': role, ':rv': current.roleVersion, ':next': after.roleVersion, ':gpk': userListKeys(current.email).GSI1PK, ':gsk': userListKeys(current.email).GSI1SK },
             ...ALL_OLD
           }
         },
         onConditionFailed: (old) => old === undefined ? notFound(`User '${current.email}' not found`) : conflict('The user changed concurrently; retry')
       }], [event])
       return publicUser(after)
+    },
+
+    /** Accounts by email (GSI1, one Query per page; a role filter may read on to fill the page). */
+    async list (opts: { limit: number; cursor?: string; role?: Role }): Promise<{ items: PublicUser[]; nextCursor: string | null }> {
+      const start = opts.cursor !== undefined ? decodeCursor(opts.cursor) : undefined
+      let ExclusiveStartKey: Record<string, unknown> | undefined = start !== undefined ? { ...userKey(start), ...userListKeys(start) } : undefined
+      const items: PublicUser[] = []
+      let last: string | undefined
+      do {
+        const res = await doc.send(new QueryCommand({
+          TableName: tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': userListKeys('').GSI1PK },
+          Limit: opts.limit - items.length,
+          ExclusiveStartKey
+        }))
+        for (const i of res.Items ?? []) {
+          last = String(i.email)
+          if (opts.role === undefined || i.role === opts.role) items.push(publicUser(i as User))
+        }
+        ExclusiveStartKey = res.LastEvaluatedKey
+      } while (ExclusiveStartKey !== undefined && items.length < opts.limit)
+      return { items, nextCursor: ExclusiveStartKey !== undefined && last !== undefined ? encodeCursor(last) : null }
+    },
+
+    /** Accounts created before GET /users existed lack its index keys; added at their next login. */
+    async ensureListed (user: User): Promise<void> {
+      if ((user as User & { GSI1PK?: string }).GSI1PK !== undefined) return
+      await doc.send(new UpdateCommand({
+        TableName: tableName,
+        Key: userKey(user.email),
+        UpdateExpression: 'SET GSI1PK = :gpk, GSI1SK = :gsk',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':gpk': userListKeys(user.email).GSI1PK, ':gsk': userListKeys(user.email).GSI1SK }
+      })).catch(() => {}) // best effort: the account was deleted meanwhile, or the store is busy
     }
   }
 }

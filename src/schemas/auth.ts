@@ -28,3 +28,16 @@ export const TokenResponse = Type.Object({
 
 export const RoleBody = Type.Object({ role: Type.Union([Type.Literal('ADMIN'), Type.Literal('CLIENT')]) }, { additionalProperties: false })
 export const UserParams = Type.Object({ email: Email })
+
+export const Role = Type.Union([Type.Literal('ADMIN'), Type.Literal('CLIENT')])
+
+export const ListUsersQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  role: Type.Optional(Role)
+})
+
+export const UserListSchema = Type.Object({
+  items: Type.Array(UserSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()])
+})

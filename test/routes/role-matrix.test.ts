@@ -15,6 +15,7 @@ const ROWS: Row[] = [
   { method: 'POST', route: '/auth/login', url: '/auth/login', access: 'public', body: { email: ADMIN.email, password: ADMIN.password } },
   { method: 'GET', route: '/health', url: '/health', access: 'public' },
   { method: 'GET', route: '/openapi.json', url: '/openapi.json', access: 'public' },
+  { method: 'GET', route: '/', url: '/', access: 'public' },
 
   { method: 'GET', route: '/features', url: '/features', access: 'reader' },
   { method: 'GET', route: '/features/:flag', url: '/features/matrix-flag', access: 'reader' },
@@ -34,6 +35,7 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/features/:flag/audit', url: '/features/matrix-flag/audit', access: 'admin' },
   { method: 'POST', route: '/features/:flag/env/:env/explain', url: '/features/matrix-flag/env/dev/explain', access: 'admin', body: { context: { targetingKey: 'u' } } },
   { method: 'POST', route: '/environments', url: '/environments', access: 'admin', body: { name: 'matrix-env' } },
+  { method: 'GET', route: '/users', url: '/users', access: 'admin' },
   { method: 'PUT', route: '/users/:email/role', url: '/users/matrix-target%40example.com/role', access: 'admin', body: { role: 'CLIENT' } },
   { method: 'POST', route: '/segments', url: '/segments', access: 'admin', body: { key: 'matrix-segment-2', included: ['u1'], excluded: [], rules: [] } },
   { method: 'PUT', route: '/segments/:key', url: '/segments/matrix-segment', access: 'admin', body: { included: ['u2'], excluded: [], rules: [] }, headers: ANY },
