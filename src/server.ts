@@ -27,6 +27,8 @@ process.stdout.write([
   `  console:    ${dev.url}/console`,
   `  ${admin}`,
   `  data:       ${dev.app.config.DATA_DIR}`,
+  // Node 20 runs (the tests run on it) but is past end of life; the AWS SDK says so too.
+  ...(Number(process.versions.node.split('.')[0]) < 22 ? [`  node:       ${process.version} is not supported: use Node 22 or 24`] : []),
   ''
 ].join('\n') + '\n')
 
