@@ -27,7 +27,8 @@ export default async function rootRoutes (fastify: FastifyInstance) {
 
   fastify.get('/', {
     schema: {
-      tags: ['health'], summary: 'Where the docs (and the console) are; browsers are redirected there',
+      tags: ['health'],
+      summary: 'Where the docs (and the console) are; browsers are redirected there',
       response: { 200: RootSchema }
     }
   }, async function root (request, reply) {

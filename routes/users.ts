@@ -8,7 +8,8 @@ export default async function userRoutes (app: FastifyInstance) {
   fastify.get('/', {
     onRequest: [fastify.authenticate, fastify.requireRole('ADMIN')],
     schema: {
-      tags: ['users'], summary: 'List accounts by email, with their roles (paginated; ?role= to filter)',
+      tags: ['users'],
+      summary: 'List accounts by email, with their roles (paginated; ?role= to filter)',
       security: [{ bearerAuth: [] }],
       querystring: ListUsersQuery,
       response: { 200: UserListSchema, ...problems(400, 401, 403) }
