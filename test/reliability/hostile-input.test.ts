@@ -325,7 +325,7 @@ t.test('what the fuzzer found, pinned', async (t) => {
     ['json value beyond 2^53', { name: 'big-json', type: 'json', variants: [{ key: 'a', value: { n: 1.1190841029920612e+86 } }, { key: 'off', value: null }], environments: {} }, '/body/variants/0/value'],
     ['number value under 1e-130', { name: 'tiny-number', type: 'number', variants: [{ key: 'a', value: 1e-200 }, { key: 'off', value: 0 }], environments: {} }, '/body/variants/0/value'],
     ['clause value beyond 2^53', { name: 'big-clause', environments: { dev: { enabled: true, rules: [{ id: 'r', clauses: [{ attribute: 'n', operator: 'lt', values: [1e300] }], serve: { variant: 'on' } }] } } }, '/body/environments/dev/rules/0/clauses/0/values/0'],
-    ['json value nested past DynamoDB\'s 32 levels', { name: 'deep-json', type: 'json', variants: [{ key: 'a', value: nestedObject(40) }, { key: 'off', value: null }], environments: {} }, '/variants/0/value']
+    ['json value nested past DynamoDB\'s 32 levels', { name: 'deep-json', type: 'json', variants: [{ key: 'a', value: nestedObject(40) }, { key: 'off', value: null }], environments: {} }, '/body/variants/0/value']
   ]
   for (const [what, body, path] of cases) {
     const res = await create(body)
