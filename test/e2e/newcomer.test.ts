@@ -149,7 +149,8 @@ t.test('the first hour on npm run dev', async (t) => {
     t.teardown(() => rm(otherDir, { recursive: true, force: true }))
     const config = await run(process.execPath, ['--import', 'tsx', 'src/server.ts'], serverEnv(otherDir, { BCRYPT_ROUNDS: '99' }))
     t.not(config.code, 0, 'a bad configuration value exits non-zero')
-    t.same(ownLines(config.err), ['switchyard: Invalid configuration: BCRYPT_ROUNDS must be <= 15'])
+    t.match(ownLines(config.err), [/^switchyard: Invalid configuration: BCRYPT_ROUNDS\b.*\b15\b/], 'one line naming the variable and its allowed range')
+    t.equal(ownLines(config.err).length, 1)
     t.notMatch(config.err, STACK, 'no stack trace')
 
     const port = new URL(url).port
