@@ -1,7 +1,7 @@
 // Shared by the webhook tests: a real HTTP receiver on loopback that verifies every request with
 // the `standardwebhooks` package (an implementation independent of ours), and an app + workers on
 // one movable clock, with the audit consumer and the delivery dispatcher running.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { build, type BuildOptions, type TestContext, type Teardown } from '../helper.js'
@@ -38,18 +38,26 @@ export interface Receiver {
   received: Received[]
   /** Requests answered with anything but 2xx (or dropped), for counting attempts. */
   refused: number
+  /** The webhook-id of every request, answered or not, in arrival order. */
+  attempts: Array<{ id: string; mode: Mode }>
+  /** Requests being held open now (mode 'hang'). */
+  hanging(): number
+  /** Decides the mode of the n-th request (0-based) instead of `mode`. */
+  behave?: (n: number) => Mode
   secrets: string[]
   close(): Promise<void>
 }
 
 export async function startReceiver (t: Teardown, path = '/hook'): Promise<Receiver> {
-  const hanging = new Set<import('node:http').ServerResponse>()
+  const hanging = new Set<ServerResponse>()
   const receiver: Receiver = {
     url: '',
     port: 0,
     mode: 'ok',
     received: [],
     refused: 0,
+    attempts: [],
+    hanging: () => hanging.size,
     secrets: [],
     close: async () => {}
   }
@@ -58,10 +66,17 @@ export async function startReceiver (t: Teardown, path = '/hook'): Promise<Recei
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8')
-      if (receiver.mode === 'down') { receiver.refused++; req.socket.destroy(); return }
-      if (receiver.mode === 'hang') { receiver.refused++; hanging.add(res); return }
-      if (receiver.mode === 'fail500') { receiver.refused++; res.writeHead(500).end('nope'); return }
-      if (receiver.mode === 'redirect') { receiver.refused++; res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere' }).end(); return }
+      const mode = receiver.behave?.(receiver.attempts.length) ?? receiver.mode
+      receiver.attempts.push({ id: String(req.headers['webhook-id']), mode })
+      if (mode === 'down') { receiver.refused++; req.socket.destroy(); return }
+      if (mode === 'hang') {
+        receiver.refused++
+        hanging.add(res)
+        res.on('close', () => hanging.delete(res))
+        return
+      }
+      if (mode === 'fail500') { receiver.refused++; res.writeHead(500).end('nope'); return }
+      if (mode === 'redirect') { receiver.refused++; res.writeHead(307, { location: 'http://127.0.0.1:1/elsewhere' }).end(); return }
       const headers = req.headers as IncomingHttpHeaders & Record<string, string>
       const verifiedWith = receiver.secrets.filter((secret) => {
         try {
@@ -140,4 +155,23 @@ export function startWebhookWorkers (t: Teardown, ctx: TestContext, hooks: Worke
   t.teardown(() => consumer.close())
   t.teardown(() => dispatcher.close())
   return { consumer, dispatcher }
+}
+
+/**
+ * Drive retries the way time would: while a delivery of `subscriptionId` is pending, move the
+ * clock to its next attempt and run the sweeper (the maintenance job's part), until `done`.
+ */
+export async function driveRetries (ctx: WebhookContext, subscriptionId: string, done: () => Promise<boolean>, opts: { timeoutMs?: number } = {}): Promise<void> {
+  const { eventually } = await import('../helper.js')
+  await eventually(async () => {
+    if (await done()) return true
+    const pending = await ctx.hooks.webhooks.deliveries.list(subscriptionId, { limit: 100, status: 'pending' })
+    const due = pending.items.map((d) => d.nextAttemptAt).filter((x): x is string => x !== undefined).map(Date.parse)
+    if (due.length > 0) {
+      const next = Math.min(...due)
+      if (next > ctx.clock.now()) ctx.clock.advance(next - ctx.clock.now() + 1)
+      await ctx.hooks.webhooks.worker!.sweep()
+    }
+    return false
+  }, { timeoutMs: opts.timeoutMs ?? 90_000, intervalMs: 100, what: 'every delivery to succeed' })
 }
