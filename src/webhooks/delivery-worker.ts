@@ -18,6 +18,9 @@ const FIRST_RETRY_MS = 10_000
 const MAX_RETRY_DELAY_MS = 6 * 3600_000
 /** Wake-ups over an endpoint's in-flight limit come back after this long. */
 export const DEFER_SECONDS = 5
+/** How long a wake-up waits in process for a slot of its endpoint before being deferred. */
+const SLOT_WAIT_MS = 1_000
+const WAITERS_PER_SLOT = 4
 
 /**
  * Delay before retry n (n = failed attempts so far): 10 s × 3^(n−1), at most 6 h, with equal
@@ -46,7 +49,7 @@ export interface DeliveryWorkerDeps {
 export type AttemptResultKind = 'delivered' | 'retrying' | 'failed' | 'cancelled' | 'deferred' | 'not-due' | 'done' | 'busy'
 
 export function createDeliveryWorker (deps: DeliveryWorkerDeps) {
-  const inFlight = new Map<string, number>()
+  const lanes = new Map<string, { busy: number; waiters: Array<(granted: boolean) => void> }>()
   const random = deps.random ?? Math.random
 
   async function wake (w: Wakeup, delayMs: number): Promise<void> {
@@ -54,20 +57,52 @@ export function createDeliveryWorker (deps: DeliveryWorkerDeps) {
     // Later than SQS can delay a message: the sweeper wakes it up when it is due.
   }
 
+  /**
+   * A slot among the endpoint's `maxInFlightPerEndpoint`. When all are taken, wait briefly for one
+   * (a healthy endpoint frees one within milliseconds), at most WAITERS_PER_SLOT waiters per slot;
+   * otherwise the caller defers the wake-up through the queue, so a hanging endpoint holds at most
+   * (1 + WAITERS_PER_SLOT) × its limit of this process's capacity, waiters for 1 s at most.
+   */
+  async function acquire (subscriptionId: string): Promise<boolean> {
+    const lane = lanes.get(subscriptionId) ?? { busy: 0, waiters: [] }
+    lanes.set(subscriptionId, lane)
+    if (lane.busy < deps.maxInFlightPerEndpoint) {
+      lane.busy++
+      return true
+    }
+    if (lane.waiters.length >= WAITERS_PER_SLOT * deps.maxInFlightPerEndpoint) return false
+    return await new Promise<boolean>((resolve) => {
+      const waiter = (granted: boolean) => { clearTimeout(timer); resolve(granted) }
+      const timer = setTimeout(() => {
+        lane.waiters.splice(lane.waiters.indexOf(waiter), 1)
+        resolve(false)
+      }, SLOT_WAIT_MS)
+      lane.waiters.push(waiter)
+    })
+  }
+
+  function release (subscriptionId: string): void {
+    const lane = lanes.get(subscriptionId)
+    if (lane === undefined) return
+    const next = lane.waiters.shift()
+    if (next !== undefined) {
+      next(true) // the slot passes to the waiter: busy stays the same
+      return
+    }
+    lane.busy--
+    if (lane.busy <= 0) lanes.delete(subscriptionId)
+  }
+
   /** One wake-up: at most one attempt. Throws only when the table or queue cannot be reached. */
   async function attempt (w: Wakeup): Promise<AttemptResultKind> {
-    const busy = inFlight.get(w.subscriptionId) ?? 0
-    if (busy >= deps.maxInFlightPerEndpoint) {
+    if (!await acquire(w.subscriptionId)) {
       await deps.queue.enqueue([w], DEFER_SECONDS)
       return 'deferred'
     }
-    inFlight.set(w.subscriptionId, busy + 1)
     try {
       return await attemptLeased(w)
     } finally {
-      const left = (inFlight.get(w.subscriptionId) ?? 1) - 1
-      if (left <= 0) inFlight.delete(w.subscriptionId)
-      else inFlight.set(w.subscriptionId, left)
+      release(w.subscriptionId)
     }
   }
 
@@ -133,7 +168,7 @@ export function createDeliveryWorker (deps: DeliveryWorkerDeps) {
     return { woken: due.length }
   }
 
-  return { attempt, handleBatch, sweep, inFlight: (subscriptionId: string) => inFlight.get(subscriptionId) ?? 0 }
+  return { attempt, handleBatch, sweep, inFlight: (subscriptionId: string) => lanes.get(subscriptionId)?.busy ?? 0 }
 }
 
 export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>
