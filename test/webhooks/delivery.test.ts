@@ -94,8 +94,9 @@ t.test('test event, Slack format, secret rotation with two signatures, replay of
   // Receives only what is sent to it directly: test events and replays.
   const sub = await ctx.subscribe({ url: receiver.url, filter: { flags: ['unrelated'] } })
   receiver.secrets.push(sub.secret)
+  const admin = ctx.admin
   const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, headers: Record<string, string> = {}) =>
-    ctx.app.inject({ method, url, headers: { authorization: ctx.admin, ...headers }, ...(payload !== undefined ? { payload } : {}) })
+    ctx.app.inject({ method, url, headers: { authorization: admin, ...headers }, ...(payload !== undefined ? { payload } : {}) })
 
   const test = await api('POST', `/webhooks/${sub.id}/test`)
   t.equal(test.statusCode, 202, test.body)
@@ -139,7 +140,7 @@ t.test('test event, Slack format, secret rotation with two signatures, replay of
   receiver.mode = 'fail500'
   const doomed = (await api('POST', `/webhooks/${sub.id}/test`)).json() as { eventId: string; webhookId: string }
   const dead = await eventually(async () => {
-    const d = (await api('GET', `/webhooks/${sub.id}/deliveries/${doomed.eventId}`)).json() as { status: string; attempts: number; nextAttemptAt?: string }
+    const d = (await ctx.hooks.webhooks.deliveries.get(sub.id, doomed.eventId))!
     if (d.status === 'failed') return d
     if (d.attempts > 0 && d.nextAttemptAt !== undefined) {
       // Jump to the next retry and sweep, as the maintenance job does every minute.

@@ -129,13 +129,15 @@ export interface WebhookContext extends TestContext {
 }
 
 /**
- * The app and the workers on one movable clock, with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true (the
+ * The app, and the workers on a movable clock, with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true (the
  * receivers are on loopback). The audit consumer and the delivery dispatcher run unless told not to.
  */
 export async function buildWithWebhooks (t: Teardown, opts: { env?: Record<string, string>; seams?: WebhookSeams; resolve?: Resolver; run?: boolean; build?: BuildOptions } = {}): Promise<WebhookContext> {
   const clock = movableClock()
   const env = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_TIMEOUT_MS: '2000', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...opts.env }
-  const ctx = await build(t, { ...opts.build, env, app: { now: clock.now, webhooks: { resolve: opts.resolve }, ...opts.build?.app } })
+  // The app keeps the real clock (its tokens are dated by it); the workers, which decide when
+  // retries are due and which secrets sign, run on the movable one.
+  const ctx = await build(t, { ...opts.build, env, app: { webhooks: { resolve: opts.resolve }, ...opts.build?.app } })
   const hooks = createWorkers({ config: loadConfig(ctx.env), log: ctx.app.log, now: clock.now, webhooks: { resolve: opts.resolve, ...opts.seams } })
   t.teardown(() => hooks.destroy())
   if (opts.run !== false) startWebhookWorkers(t, ctx, hooks)
