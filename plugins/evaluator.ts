@@ -8,7 +8,7 @@ import type { Principal } from './auth.js'
 declare module 'fastify' {
   interface FastifyInstance {
     evaluator: Evaluator
-    /** The evaluation routes' budget per credential (RATE_LIMIT_PER_MINUTE), shared with the fast lane. */
+    /** The evaluation routes' budget per credential (RATE_LIMIT_PER_MINUTE), shared by the REST and OFREP evaluation routes. */
     evaluationLimiter: RateLimiter
     /** onRequest hook for evaluation routes, after authentication: count the request against its credential. */
     evaluationRateLimit: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void

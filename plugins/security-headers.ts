@@ -1,13 +1,30 @@
-// Security headers on every response. They are exactly the headers @fastify/helmet sends with
-// `{ contentSecurityPolicy: false }` (test/plugins/security-headers.test.ts compares the two), set
-// from one frozen object in one synchronous hook. Why not @fastify/helmet itself: it rebuilds the
-// helmet middleware chain on every request (two hooks, an async closure and a dozen setHeader
-// calls), which cost more server CPU than the hello-world request itself on the evaluation hot
-// path (docs/PERFORMANCE.md). The headers are static, so they are computed once, here.
+// Security headers on every response, each set computed once and set from one frozen object in one
+// synchronous hook (per request: one reply.headers call, nothing rebuilt).
+// - JSON API answers (the default, 404s and errors included): the OWASP REST Security Cheat
+//   Sheet's set. An API answer is never a page, so it may not be framed, sniffed or cached.
+// - Documents (the Swagger UI at /docs; the console registers its own set): the headers
+//   @fastify/helmet sends with `{ contentSecurityPolicy: false }` (test/plugins/security-headers.test.ts
+//   compares them), without the API's `Cache-Control: no-store` and CSP. A route (or an
+//   encapsulated group of routes) takes another set by adding `fastify.securityHeaders(set)` as an
+//   onRequest hook: it replaces the API set's headers for that response.
+// Why not @fastify/helmet itself: it rebuilds the helmet middleware chain on every request (two
+// hooks, an async closure and a dozen setHeader calls), more server CPU than a hello-world request
+// on the evaluation path (docs/PERFORMANCE.md).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { echoRequestIds } from '../src/request-id.js'
 
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+export type HeaderSet = Readonly<Record<string, string>>
+
+export const API_SECURITY_HEADERS: HeaderSet = Object.freeze({
+  'cache-control': 'no-store',
+  'content-security-policy': "frame-ancestors 'none'",
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY'
+})
+
+export const DOCUMENT_SECURITY_HEADERS: HeaderSet = Object.freeze({
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
   'origin-agent-cluster': '?1',
@@ -21,11 +38,34 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'x-xss-protection': '0'
 })
 
+type OnRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** An onRequest hook that answers with `set` instead of the API set (a document, a page with its own CSP). */
+    securityHeaders: (set: HeaderSet) => OnRequest
+  }
+}
+
+/** An onRequest hook sending `set` in place of the API set: API-only headers `set` lacks are removed. */
+export function securityHeadersHook (set: HeaderSet): OnRequest {
+  const frozen = Object.freeze({ ...set })
+  const drop = Object.keys(API_SECURITY_HEADERS).filter((h) => !(h in frozen))
+  return function otherSecurityHeaders (_request, reply, done) {
+    for (const h of drop) reply.removeHeader(h)
+    reply.headers(frozen)
+    done()
+  }
+}
+
 async function securityHeadersPlugin (fastify: FastifyInstance) {
-  fastify.addHook('onRequest', function securityHeaders (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    reply.headers(SECURITY_HEADERS)
+  // Also the request ids (src/request-id.ts): one hook for the headers every response carries.
+  fastify.addHook('onRequest', function securityHeaders (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
+    reply.headers(API_SECURITY_HEADERS)
+    echoRequestIds(request, reply)
     done()
   })
+  fastify.decorate('securityHeaders', securityHeadersHook)
 }
 
 export default fp(securityHeadersPlugin, { name: 'security-headers' })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { DOCUMENT_SECURITY_HEADERS } from './security-headers.js'
 
 async function swaggerPlugin (fastify: FastifyInstance, opts: { ui?: boolean }) {
   await fastify.register(swagger, {
@@ -34,11 +35,13 @@ async function swaggerPlugin (fastify: FastifyInstance, opts: { ui?: boolean }) 
     }
   })
   if (opts.ui !== false) {
-    await fastify.register(swaggerUi, { routePrefix: '/docs' })
+    // The UI is a document: helmet's set (plugins/security-headers.ts), not the JSON API's.
+    const documentHeaders = fastify.securityHeaders(DOCUMENT_SECURITY_HEADERS)
+    await fastify.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: documentHeaders } })
   }
   fastify.get('/openapi.json', { schema: { hide: true } }, async function openapiDocument () {
     return fastify.swagger()
   })
 }
 
-export default fp(swaggerPlugin, { name: 'swagger' })
+export default fp(swaggerPlugin, { name: 'swagger', dependencies: ['security-headers'] })

@@ -16,9 +16,43 @@ import { badRequest } from '../src/domain/errors.js'
 // values and name a misspelled property (src/validation-errors.ts); it costs nothing on success.
 const base: Options = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false, messages: true, validateSchema: false, verbose: true }
 
+/**
+ * Whether no object or array in `value` is nested more than `max` levels deep (`value` itself is
+ * level 1). Iterative: a body nested thousands of levels deep must get its 400, not a stack overflow.
+ */
+export function withinDepth (value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  const stack: unknown[] = [value]
+  const depths: number[] = [1]
+  while (stack.length > 0) {
+    const v = stack.pop() as object
+    const depth = depths.pop()!
+    if (depth > max) return false
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) {
+        stack.push(child)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return true
+}
+
 function buildAjv (coerceTypes: boolean) {
   const ajv = new Ajv({ ...base, coerceTypes })
   addFormats.default(ajv)
+  // `maxDepth: n` (evaluation contexts: DynamoDB's own limit, 32): what is walked recursively
+  // later (cache keys, the engine) is bounded here.
+  ajv.addKeyword({
+    keyword: 'maxDepth',
+    schemaType: 'number',
+    errors: true,
+    validate: function maxDepth (max: number, data: unknown) {
+      if (withinDepth(data, max)) return true
+      ;(maxDepth as unknown as { errors: unknown[] }).errors = [{ keyword: 'maxDepth', message: `must not nest objects or arrays more than ${max} levels deep`, params: { limit: max } }]
+      return false
+    }
+  })
   return ajv
 }
 

@@ -4,7 +4,6 @@ import { EvaluateBody, EvaluationResponse } from '../src/schemas/evaluate.js'
 import { problems } from '../src/schemas/common.js'
 import { forbidden, notFound } from '../src/domain/errors.js'
 import type { EvaluationResult } from '../src/domain/model.js'
-import { replayPreReadBody } from '../src/pre-read-body.js'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { environmentKey, featureKey } from '../src/repositories/keys.js'
 
@@ -30,8 +29,8 @@ export default async function evaluateRoutes (app: FastifyInstance) {
   fastify.post('/evaluate', {
     // Authentication, then the per-credential rate limit (429 + Retry-After).
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
-    // A request the fast lane read and handed back (src/fast-lane.ts) is parsed from its bytes.
-    preParsing: replayPreReadBody,
+    // A per-minute summary instead of two log lines per request (src/access-log.ts).
+    config: { accessLog: 'summary' },
     schema: {
       tags: ['evaluation'],
       summary: 'Evaluate one flag for a context',
@@ -43,7 +42,8 @@ export default async function evaluateRoutes (app: FastifyInstance) {
     const { feature, environment, context } = request.body
     const p = request.user
     if (p.kind === 'apiKey' && p.environment !== environment) throw forbidden(`This API key is for '${p.environment}', not '${environment}'`)
-    const { result, definition } = await fastify.evaluator.evaluate(feature, environment, context ?? {})
+    const { result, definition } = fastify.evaluator.evaluateCached(feature, environment, context ?? {}) ??
+      await fastify.evaluator.evaluate(feature, environment, context ?? {})
     if (result.errorCode === 'FLAG_NOT_FOUND') throw await whatIsMissing(fastify, feature, environment)
     return { feature, environment, enabled: isEnabled(definition?.type, result), ...result }
   })

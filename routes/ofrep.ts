@@ -23,7 +23,6 @@ import { problems } from '../src/schemas/common.js'
 import { forbidden } from '../src/domain/errors.js'
 import { ENV_NAME_PATTERN, FLAG_NAME_PATTERN, type EvaluationResult, type FlagDefinition } from '../src/domain/model.js'
 import { TtlLru } from '../src/lib/ttl-lru.js'
-import { replayPreReadBody } from '../src/pre-read-body.js'
 import { canonicalJson, contextKey, type EvaluatedFlag, type RenderedBulk } from '../src/evaluation/evaluator.js'
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKey: [] }]
@@ -173,9 +172,9 @@ export default async function ofrepRoutes (app: FastifyInstance) {
   })
 
   fastify.post('/evaluate/flags/:key', {
-    // Authentication, then the per-credential rate limit; a body the fast lane read is replayed.
+    // Authentication, then the per-credential rate limit (429 + Retry-After).
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
-    preParsing: replayPreReadBody,
+    config: { accessLog: 'summary' },
     schema: {
       tags: ['ofrep'],
       summary: 'OFREP: evaluate one flag (server SDKs)',
@@ -191,7 +190,7 @@ export default async function ofrepRoutes (app: FastifyInstance) {
     const key = request.params.key
     const context = request.body.context ?? {}
     const { result, definition } = FLAG_RE.test(key)
-      ? await fastify.evaluator.evaluate(key, env, context)
+      ? fastify.evaluator.evaluateCached(key, env, context) ?? await fastify.evaluator.evaluate(key, env, context)
       : { result: { value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' } as EvaluationResult, definition: undefined }
     if (result.errorCode === 'FLAG_NOT_FOUND') {
       return reply.code(404).send({ key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `Flag '${key}' is not configured in environment '${env}'` })
@@ -201,9 +200,9 @@ export default async function ofrepRoutes (app: FastifyInstance) {
   })
 
   fastify.post('/evaluate/flags', {
-    // Authentication, then the per-credential rate limit; a body the fast lane read is replayed.
+    // Authentication, then the per-credential rate limit (429 + Retry-After).
     onRequest: [fastify.authenticate, fastify.requireEvaluationAccess, fastify.evaluationRateLimit],
-    preParsing: replayPreReadBody,
+    config: { accessLog: 'summary' },
     schema: {
       tags: ['ofrep'],
       summary: 'OFREP: evaluate every flag of the environment (web/mobile SDKs); ETag + If-None-Match → 304',

@@ -6,6 +6,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 import rateLimit from '@fastify/rate-limit'
 import { registerCore, type CoreOptions } from './core.js'
 import repositoriesPlugin from '../plugins/repositories.js'
+import { API_KEY_PREFIX, presentedCredential } from '../plugins/auth.js'
 import auditPublisherPlugin from '../plugins/audit-publisher.js'
 import swaggerPlugin from '../plugins/swagger.js'
 import bootstrapPlugin from '../plugins/bootstrap.js'
@@ -52,8 +53,8 @@ async function app (fastify: FastifyInstance, opts: AppOptions) {
     global: false,
     // Per service credential when one is sent (the key id part of an API key), else per address.
     keyGenerator: function rateLimitKey (request) {
-      const header = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer\s+/i, '')
-      const key = typeof header === 'string' && header.startsWith('sy_') ? header.split('_').slice(0, 3).join('_') : undefined
+      const presented = presentedCredential(request.headers)
+      const key = presented?.kind === 'apiKey' && presented.secret.startsWith(API_KEY_PREFIX) ? presented.secret.split('_').slice(0, 3).join('_') : undefined
       return key !== undefined ? `key:${key}` : `ip:${request.ip}`
     }
   })

@@ -9,14 +9,16 @@ import validationPlugin from '../plugins/validation.js'
 import errorHandlerPlugin, { sendProblem } from '../plugins/error-handler.js'
 import awsPlugin, { type AwsPluginOptions } from '../plugins/aws.js'
 import storePlugin, { type StorePluginOptions } from '../plugins/store.js'
-import authPlugin from '../plugins/auth.js'
+import authPlugin, { type AuthPluginOptions } from '../plugins/auth.js'
 import apiKeysPlugin from '../plugins/api-keys.js'
 import evaluatorPlugin from '../plugins/evaluator.js'
 import { ProblemSchema } from './schemas/common.js'
 import { serviceUnavailable } from './domain/errors.js'
 import { sharedSerializerFactory } from './schema-compilers.js'
+import { SummarisingLogController } from './access-log.js'
+import { lambdaRequestId, serverRequestId } from './request-id.js'
 
-export interface CoreOptions extends AwsPluginOptions, StorePluginOptions {
+export interface CoreOptions extends AwsPluginOptions, StorePluginOptions, AuthPluginOptions {
   env?: Record<string, string | undefined>
 }
 
@@ -40,7 +42,7 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   await fastify.register(validationPlugin)
   await fastify.register(errorHandlerPlugin)
   fastify.addSchema(ProblemSchema)
-  // helmet's headers (contentSecurityPolicy off), computed once instead of per request.
+  // The OWASP REST set on API answers, document headers on /docs (plugins/security-headers.ts).
   await fastify.register(securityHeadersPlugin)
   await fastify.register(cors, {
     origin: corsOrigin(fastify.config.CORS_ORIGINS),
@@ -67,7 +69,7 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   // audit publisher are registered by app.ts, so that this file, which the EvaluateFunction
   // bundles, imports none of them.
   await fastify.register(storePlugin, { now: opts.now, ids: opts.ids })
-  await fastify.register(authPlugin)
+  await fastify.register(authPlugin, { jwtSecretSource: opts.jwtSecretSource })
   await fastify.register(apiKeysPlugin)
   await fastify.register(evaluatorPlugin)
 }
@@ -87,8 +89,22 @@ function frameworkError (err: FastifyError, request: FastifyRequest, reply: Fast
   })
 }
 
+/** The long-running server's connection limits (ignored on Lambda, where nothing listens). */
+export interface HttpLimits {
+  /** Whole request (headers and body) received within this (408 after). */
+  requestTimeoutMs: number
+  /** Headers received within this, counted from the connection or the previous answer. */
+  headersTimeoutMs: number
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number
+  /** Requests served on one connection before it is closed (Connection: close on the last). */
+  maxRequestsPerSocket: number
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxRequestsPerSocket: 1_000 }
+
 /** Fastify server options shared by the local server and the Lambda functions. */
-export function serverOptions (logLevel: string) {
+export function serverOptions (logLevel: string, limits: HttpLimits = DEFAULT_HTTP_LIMITS, shape: 'server' | 'lambda' = 'server') {
   return {
     logger: {
       level: logLevel,
@@ -100,12 +116,26 @@ export function serverOptions (logLevel: string) {
         censor: '[redacted]'
       }
     },
+    // The evaluation routes log a per-minute summary instead of two lines per request (src/access-log.ts).
+    logController: new SummarisingLogController(),
     bodyLimit: 1024 * 1024,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // The server's own request ids, never a client's (src/request-id.ts).
+    requestIdHeader: false as const,
+    genReqId: shape === 'lambda' ? lambdaRequestId : serverRequestId,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     schemaController: { compilersFactory: { buildSerializer: sharedSerializerFactory() } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 300 },
-    frameworkErrors: frameworkError
+    frameworkErrors: frameworkError,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      // How often Node looks for connections over those timeouts (default every 30 s).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+      // A repeated Authorization header is joined with ', ' (so it is no credential at all), as
+      // API Gateway joins repeated headers, instead of Node keeping the first one.
+      joinDuplicateHeaders: true
+    }
   }
 }

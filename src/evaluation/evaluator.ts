@@ -339,8 +339,9 @@ export function createEvaluator (opts: EvaluatorOptions) {
     },
 
     /**
-     * `evaluate` from the cache alone, synchronously (the fast lane): undefined when the flag, or
-     * any prerequisite it needs, is not cached — or is cached as missing — so only `evaluate` can answer.
+     * `evaluate` from the cache alone, synchronously (no promise: the routes try it first):
+     * undefined when the flag, or any prerequisite it needs, is not cached — or is cached as
+     * missing — so only `evaluate` can answer.
      */
     evaluateCached (flag: string, env: string, context: EvaluationContext): { result: EvaluationResult; definition: FlagDefinition } | undefined {
       const def = cache.peek(key(flag, env))
@@ -358,8 +359,7 @@ export function createEvaluator (opts: EvaluatorOptions) {
 
     /**
      * Settles when the read in flight for this flag's definition does (resolved either way), or
-     * undefined when none is: what `evaluateCached` can wait for instead of sending its caller
-     * the long way round. Prerequisites are not waited for.
+     * undefined when none is (tests use it to wait for a refresh). Prerequisites are not waited for.
      */
     whenLoaded (flag: string, env: string): Promise<void> | undefined {
       return pendingRead(flag, env)?.then(() => {}, () => {})

@@ -1,8 +1,8 @@
 // The evaluation routes' rate limiter: a fixed window per credential (an API key id or a user),
 // the same policy and `x-ratelimit-*` headers @fastify/rate-limit gives the other routes, in one
 // synchronous call. It is its own small object instead of @fastify/rate-limit's route option
-// because two code paths count against the same budget: the evaluation routes in Fastify and
-// the fast lane in front of them (src/fast-lane.ts). Per process, like every limiter here.
+// because it runs on every evaluation: one synchronous hook (plugins/evaluator.ts) shared by the
+// REST and OFREP routes, one budget for both. Per process, like every limiter here.
 
 export interface RateLimiterOptions {
   /** Requests per window per key. */

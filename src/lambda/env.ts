@@ -4,8 +4,10 @@
 //
 // JWT secret: on AWS the functions get JWT_SECRET_ARN, never the secret itself (environment
 // variables are readable by anyone with lambda:GetFunctionConfiguration). The secret is read
-// from Secrets Manager once per container, during the init phase, and cached for the
-// container's life; it is never logged (the app's logger also redacts `*.JWT_SECRET`).
+// from Secrets Manager during the init phase, and re-read by the auth plugin every
+// JWT_SECRET_REFRESH_SECONDS or when a token names a key it does not hold (jwtSecretSource:
+// rotation without a redeploy, src/auth/tokens.ts). It is never logged (the app's logger also
+// redacts `*.JWT_SECRET`).
 //
 // Workers: the audit consumer and the maintenance job never sign or verify tokens, so they do not
 // get the secret or the IAM permission to read it. They validate their own slice of the config
@@ -79,6 +81,14 @@ export async function appEnv (env: Env, opts: { fetchSecret?: SecretFetcher } = 
     }
   }
   return out
+}
+
+/** Re-reads the JWT secret from Secrets Manager (uncached), or undefined without JWT_SECRET_ARN. */
+export function jwtSecretSource (env: Env, opts: { fetchSecret?: SecretFetcher } = {}): (() => Promise<string>) | undefined {
+  const arn = env.JWT_SECRET_ARN
+  if (arn === undefined || arn === '') return undefined
+  const fetchSecret = opts.fetchSecret ?? secretsManagerFetcher(env.AWS_REGION)
+  return async function readJwtSecret () { return (await fetchSecret(arn)).trim() }
 }
 
 /** The part of the configuration the workers use; no JWT secret, no admin bootstrap. */

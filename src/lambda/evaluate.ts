@@ -5,12 +5,14 @@ import './call-sites.js' // first: before pino loads (see there)
 import Fastify from 'fastify'
 import evaluateApp from '../evaluate-app.js'
 import { serverOptions } from '../core.js'
-import { appEnv } from './env.js'
+import { appEnv, jwtSecretSource } from './env.js'
 import { httpApiHandler } from './http-handler.js'
+import { withApiGatewayRequestId } from './request-id.js'
 
 const env = await appEnv(process.env)
 
-export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info'))
-await app.register(evaluateApp, { env })
-export const handler = httpApiHandler(app)
+export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info', undefined, 'lambda'))
+await app.register(evaluateApp, { env, jwtSecretSource: jwtSecretSource(process.env) })
+// The request id is API Gateway's, never a client's X-Request-Id (src/lambda/request-id.ts).
+export const handler = withApiGatewayRequestId(httpApiHandler(app))
 await app.ready()

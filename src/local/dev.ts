@@ -4,12 +4,12 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { createFastLane, type FastLane } from '../fast-lane.js'
 import app from '../app.js'
 import { serverOptions } from '../core.js'
-import { loadConfig } from '../config.js'
+import { loadConfig, type Config } from '../config.js'
 import { startLocalStack, type LocalStack } from './stack.js'
 import { refuseIfAlreadyRunning } from './startup-errors.js'
 import { createWorkers } from '../workers/runtime.js'
@@ -19,14 +19,17 @@ import { startDispatcher } from './dispatcher.js'
 export interface DevServer {
   app: FastifyInstance
   url: string
-  /** The evaluation fast lane in front of the app (undefined with EVAL_FAST_LANE=false). */
-  fastLane?: FastLane
+  /**
+   * Drain and stop: stop accepting connections, answer the requests in flight (each with
+   * Connection: close), close idle keep-alive connections at once and answer anything else that
+   * arrives 503 + Connection: close; after SHUTDOWN_TIMEOUT_MS cut what is still open. Then the
+   * workers and the local stack stop.
+   */
   close(): Promise<void>
 }
 
 /** A JWT secret generated once per DATA_DIR, so tokens survive restarts. */
-async function localJwtSecret (dataDir: string): Promise<string> {
-  const file = join(dataDir, 'jwt-secret')
+async function localJwtSecret (file: string): Promise<string> {
   try {
     const existing = (await readFile(file, 'utf8')).trim()
     if (existing.length >= 32) return existing
@@ -61,18 +64,26 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
       env.AUDIT_QUEUE_URL ??= stack.queueUrl
       env.WEBHOOK_QUEUE_URL ??= stack.webhookQueueUrl
     }
-    env.JWT_SECRET ??= await localJwtSecret(dataDir)
+    // Without JWT_SECRET the key lives in DATA_DIR/jwt-secret, re-read every
+    // JWT_SECRET_REFRESH_SECONDS: rotating it there (docs/DEPLOY.md) needs no restart.
+    const secretFile = join(dataDir, 'jwt-secret')
+    const jwtSecretSource = rawEnv.JWT_SECRET === undefined ? async () => await readFile(secretFile, 'utf8') : undefined
+    env.JWT_SECRET ??= await localJwtSecret(secretFile)
     const config = loadConfig(env)
 
-    // The evaluation fast lane sits in front of Fastify's listener once the app is ready.
-    // eslint-disable-next-line prefer-const -- assigned below, once the app is ready
-    let lane: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
-    const server = Fastify({
-      ...serverOptions(config.LOG_LEVEL),
-      serverFactory: (handler) => createServer((req, res) => { (lane ?? handler)(req, res) })
-    })
-    await server.register(app, { env, sdkStream: true })
-    closers.push(() => server.close())
+    // Fastify builds the node:http server itself, so its timeouts and limits apply (src/core.ts).
+    const server = Fastify(serverOptions(config.LOG_LEVEL, {
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxRequestsPerSocket: config.HTTP_MAX_REQUESTS_PER_SOCKET
+    }))
+    server.server.maxConnections = config.HTTP_MAX_CONNECTIONS
+    const sockets = trackSockets(server)
+    await server.register(app, { env, sdkStream: true, jwtSecretSource })
+    let drained: Promise<void> | undefined
+    const drain = () => (drained ??= drainServer(server, sockets, config))
+    closers.push(drain)
     const workers = createWorkers({ config, log: server.log.child({ worker: 'audit' }) })
     closers.push(async () => { workers.destroy() })
     const pollers: Poller[] = [
@@ -85,8 +96,6 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     }
     closers.push(async () => { await Promise.all(pollers.map((p) => p.close())) })
     await server.ready()
-    const fastLane = config.EVAL_FAST_LANE ? createFastLane(server) : undefined
-    lane = fastLane?.listener(server.routing)
     await server.listen({ host: config.HOST, port: config.PORT })
     const address = server.server.address()
     if (address === null || typeof address === 'string') throw new Error('server did not bind a TCP port')
@@ -101,11 +110,50 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
     return {
       app: server,
       url,
-      fastLane,
-      close: closeAll
+      close: async () => { await drain(); await closeAll() }
     }
   } catch (err) {
     await closeAll()
     throw err
+  }
+}
+
+function trackSockets (server: FastifyInstance): Set<Socket> {
+  // node:http (20 to 24) marks a connection's last request under maxRequestsPerSocket with
+  // Connection: close but leaves the socket open until the keep-alive timeout: end it after that answer.
+  server.server.on('request', function lastOnConnection (_req, res: ServerResponse & { maxRequestsOnConnectionReached?: boolean }) {
+    if (res.maxRequestsOnConnectionReached === true) res.shouldKeepAlive = false
+  })
+  const sockets = new Set<Socket>()
+  server.server.on('connection', function track (socket: Socket) {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  return sockets
+}
+
+/**
+ * Fastify's close stops accepting, closes idle connections, answers requests arriving on open
+ * ones 503 + Connection: close, and waits for the requests in flight. What it leaves open is a
+ * busy keep-alive connection, idle again after its answer until the keep-alive timeout: each
+ * answer in flight is made its connection's last (Connection: close, then the socket ends).
+ */
+async function drainServer (server: FastifyInstance, sockets: Set<Socket>, config: Config): Promise<void> {
+  const closed = server.close()
+  for (const socket of sockets) {
+    // The response a connection is answering (node:http's own link from a socket to it).
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    if (res === undefined || res === null) continue
+    if (!res.headersSent) res.shouldKeepAlive = false
+    else res.once('finish', () => socket.end())
+  }
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<'timeout'>((resolve) => { timer = setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, 'timeout') })
+  const outcome = await Promise.race([closed.then(() => 'closed' as const), bound])
+  clearTimeout(timer)
+  if (outcome === 'timeout') {
+    server.log.warn({ open: sockets.size }, `shutdown: connections still open after ${config.SHUTDOWN_TIMEOUT_MS} ms are cut`)
+    server.server.closeAllConnections()
+    await closed
   }
 }

@@ -6,7 +6,9 @@ export const EvaluationContextSchema = Type.Object({
 }, {
   additionalProperties: true,
   maxProperties: 200,
-  description: 'Attributes of the subject; any JSON values',
+  // Checked by the keyword plugins/validation.ts adds; DynamoDB's own nesting limit.
+  maxDepth: 32,
+  description: 'Attributes of the subject; any JSON values (at most 200 attributes, nested at most 32 levels deep)',
   examples: [{ targetingKey: 'user-42', country: 'FR', plan: 'pro', appVersion: '2.3.1' }]
 })
 

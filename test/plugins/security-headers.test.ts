@@ -1,12 +1,12 @@
-// The static security headers are exactly what @fastify/helmet (with the options the service used
-// to register it with) sends, on routes, on 404s and on errors; and the app sends them.
+// Security headers: the OWASP REST set on JSON API answers (routes, 404s, errors, the evaluation
+// path), @fastify/helmet's document set on /docs, and a per-route override that replaces the set.
 import t from 'tap'
 import Fastify from 'fastify'
 import helmet from '@fastify/helmet'
-import securityHeaders, { SECURITY_HEADERS } from '../../plugins/security-headers.js'
+import securityHeaders, { API_SECURITY_HEADERS, DOCUMENT_SECURITY_HEADERS, securityHeadersHook } from '../../plugins/security-headers.js'
 import { build } from '../helper.js'
 
-const IGNORED = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive'])
+const IGNORED = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'x-request-id'])
 const securityOf = (headers: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(headers).filter(([k]) => !IGNORED.has(k)).sort(([a], [b]) => a.localeCompare(b)))
 
@@ -19,21 +19,48 @@ async function bare (register: (app: ReturnType<typeof Fastify>) => Promise<void
   return app
 }
 
-t.test('same headers as @fastify/helmet { contentSecurityPolicy: false }', async (t) => {
-  const withHelmet = await bare(async (app) => { await app.register(helmet, { contentSecurityPolicy: false, global: true }) })
-  const withOurs = await bare(async (app) => { await app.register(securityHeaders) })
-  t.teardown(() => Promise.all([withHelmet.close(), withOurs.close()]))
+t.test('API answers: exactly the OWASP REST set, on routes, 404s and errors', async (t) => {
+  const app = await bare(async (app) => { await app.register(securityHeaders) })
+  t.teardown(() => app.close())
   for (const url of ['/ok', '/missing', '/boom']) {
-    const expected = securityOf((await withHelmet.inject({ url })).headers)
-    const actual = securityOf((await withOurs.inject({ url })).headers)
-    t.same(actual, expected, `${url}: identical security headers`)
+    t.same(securityOf((await app.inject({ url })).headers), securityOf({ ...API_SECURITY_HEADERS }), `${url}: the API set`)
   }
-  t.same(securityOf((await withOurs.inject({ url: '/ok' })).headers), securityOf({ ...SECURITY_HEADERS }))
+  t.equal(API_SECURITY_HEADERS['cache-control'], 'no-store')
+  t.equal(API_SECURITY_HEADERS['content-security-policy'], "frame-ancestors 'none'")
+  t.equal(API_SECURITY_HEADERS['x-frame-options'], 'DENY')
 })
 
-t.test('the app sends them on the evaluation hot path and elsewhere', async (t) => {
-  const { app } = await build(t)
-  for (const res of [await app.inject({ method: 'POST', url: '/features/evaluate', payload: {} }), await app.inject({ url: '/health' })]) {
-    t.match(res.headers, SECURITY_HEADERS)
+t.test('documents: the same headers as @fastify/helmet { contentSecurityPolicy: false }, no API-only header left', async (t) => {
+  const withHelmet = await bare(async (app) => { await app.register(helmet, { contentSecurityPolicy: false, global: true }) })
+  const withOurs = await bare(async (app) => {
+    await app.register(securityHeaders)
+    app.get('/doc', { onRequest: app.securityHeaders(DOCUMENT_SECURITY_HEADERS) }, async () => ({ ok: true }))
+  })
+  t.teardown(() => Promise.all([withHelmet.close(), withOurs.close()]))
+  t.same(securityOf((await withOurs.inject({ url: '/doc' })).headers), securityOf((await withHelmet.inject({ url: '/ok' })).headers))
+})
+
+t.test('a route can replace the set (a page with its own CSP)', async (t) => {
+  const app = await bare(async (app) => {
+    await app.register(securityHeaders)
+    const csp = { ...API_SECURITY_HEADERS, 'content-security-policy': "default-src 'self'", 'cache-control': 'no-cache' }
+    app.get('/page', { onRequest: securityHeadersHook(csp) }, async () => 'page')
+  })
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/page' })
+  t.equal(res.headers['content-security-policy'], "default-src 'self'")
+  t.equal(res.headers['cache-control'], 'no-cache')
+  t.equal((await app.inject({ url: '/ok' })).headers['content-security-policy'], "frame-ancestors 'none'", 'other routes keep the API set')
+})
+
+t.test('the app sends the API set on the evaluation path and elsewhere, the document set on /docs', async (t) => {
+  const { app } = await build(t, { app: { docsUi: true } })
+  for (const res of [await app.inject({ method: 'POST', url: '/features/evaluate', payload: {} }), await app.inject({ url: '/health' }), await app.inject({ url: '/openapi.json' })]) {
+    t.match(res.headers, API_SECURITY_HEADERS)
   }
+  const docs = await app.inject({ url: '/docs/' })
+  t.equal(docs.statusCode, 200)
+  t.match(docs.headers, DOCUMENT_SECURITY_HEADERS)
+  t.equal(docs.headers['cache-control'] === 'no-store', false, 'documents are not marked no-store')
+  t.equal(docs.headers['content-security-policy'], undefined)
 })

@@ -267,7 +267,7 @@ t.test('no password, hash, token or key in error answers or audit records; secur
   for (const [what, value] of secrets) t.notOk(text.includes(value), `no ${what} in any audit record`)
   t.notMatch(text, /passwordHash|secretHash|keyHash/i, 'no hash field in audit records')
 
-  const headers = ['x-content-type-options', 'strict-transport-security', 'x-frame-options', 'referrer-policy', 'cross-origin-resource-policy']
+  const headers = ['x-content-type-options', 'strict-transport-security', 'x-frame-options', 'cache-control', 'content-security-policy']
   const missing = answers.filter((a) => a.what !== 'storage down (5xx)').flatMap((a) => headers.filter((h) => a.headers[h] === undefined).map((h) => `${a.what}: ${h}`))
   t.same(missing, [], 'security headers on success and error answers')
   t.equal(answers[0].headers['x-content-type-options'], 'nosniff')
