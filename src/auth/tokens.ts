@@ -114,7 +114,8 @@ export function createTokenService (opts: TokenServiceOptions): TokenService {
     if (keys !== undefined && next.current.secret === keys.current.secret && next.previous?.secret === keys.previous?.secret && next.previous?.until === keys.previous?.until) return
     keys = next
     const signer = createSigner({ key: next.current.secret, algorithm: 'HS256', expiresIn: opts.ttlSeconds * 1000, kid: next.current.kid })
-    sign = (payload) => signer(payload)
+    // iat (and so exp) on the app's clock too, the one verification judges expiry on.
+    sign = (payload) => signer({ ...payload, iat: Math.floor(opts.now() / 1000) })
     verifiers = new Map()
     for (const k of [next.current, next.previous]) {
       // Expiry is judged below on the app's clock (opts.now), not on the verifier's own.
