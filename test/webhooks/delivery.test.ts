@@ -171,3 +171,24 @@ t.test('test event, Slack format, secret rotation with two signatures, replay of
   t.same(trail.items.map((i) => i.action), ['WEBHOOK_CREATED', 'WEBHOOK_SECRET_ROTATED', 'WEBHOOK_UPDATED', 'WEBHOOK_DELETED'])
   t.notOk(JSON.stringify(trail).includes('whsec_'), 'no secret in the audit trail')
 })
+
+t.test('a scheduled change is delivered with its true before and after, by system:scheduler', async (t) => {
+  const ctx = await buildWithWebhooks(t)
+  const receiver = await startReceiver(t)
+  const sub = await ctx.subscribe({ url: receiver.url, filter: { flags: ['timed'], actions: ['ENVIRONMENT_UPDATED'] } })
+  receiver.secrets.push(sub.secret)
+  const enableAt = new Date(Date.now() + 60_000).toISOString()
+  t.equal((await ctx.app.inject({ method: 'POST', url: '/features', headers: { authorization: ctx.admin }, payload: { name: 'timed', environments: { prod: false } } })).statusCode, 201)
+  const put = await ctx.app.inject({ method: 'PUT', url: '/features/timed/env/prod', headers: { authorization: ctx.admin, 'if-match': '"1"' }, payload: { enabled: false, enableAt } })
+  t.equal(put.statusCode, 200, put.body)
+  await eventually(async () => receiver.received.length === 1, { what: 'the admin\'s change' })
+  // The scheduler runs on the workers' clock: two minutes later the change is due.
+  ctx.clock.advance(120_000)
+  await eventually(async () => {
+    await ctx.hooks.maintain()
+    return receiver.received.length === 2
+  }, { what: 'the scheduled change', intervalMs: 300 })
+  const scheduled = receiver.received[1].payload as { data: { actor: string; before: { enabled: boolean }; after: { enabled: boolean } } }
+  t.match(scheduled, { type: 'ENVIRONMENT_UPDATED', data: { actor: 'system:scheduler', feature: 'timed', environment: 'prod', before: { enabled: false }, after: { enabled: true } } })
+  t.same(receiver.received[1].signedWith, [sub.secret])
+})
