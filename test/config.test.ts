@@ -78,8 +78,8 @@ t.test('loadConfig converts the strings an environment holds, and refuses what i
     [{ PORT: ' 12' }, { PORT: 12 }],
     [{ PORT: '12.0' }, { PORT: 12 }],
     [{ PORT: '0x10' }, { PORT: 16 }],
-    [{ EVAL_FAST_LANE: 'false' }, { EVAL_FAST_LANE: false }],
-    [{ EVAL_FAST_LANE: '0' }, { EVAL_FAST_LANE: false }],
+    [{ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' }, { WEBHOOK_ALLOW_PRIVATE_NETWORKS: false }],
+    [{ WEBHOOK_ALLOW_PRIVATE_NETWORKS: '0' }, { WEBHOOK_ALLOW_PRIVATE_NETWORKS: false }],
     [{ LOG_LEVEL: 'silent' }, { LOG_LEVEL: 'silent' }],
     [{ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }, { DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }],
     [{ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'x'.repeat(12) }, { ADMIN_EMAIL: 'a@b.co' }]
@@ -89,7 +89,7 @@ t.test('loadConfig converts the strings an environment holds, and refuses what i
   const refused: Array<[Record<string, string>, string]> = [
     [{ PORT: '80.5' }, 'PORT'], [{ PORT: 'Infinity' }, 'PORT'], [{ PORT: '1e3' }, 'PORT'], [{ PORT: '' }, 'PORT'], [{ PORT: ' ' }, 'PORT'],
     [{ PORT: '65536' }, 'PORT'], [{ BCRYPT_ROUNDS: '16' }, 'BCRYPT_ROUNDS'], [{ JWT_TTL_SECONDS: '59' }, 'JWT_TTL_SECONDS'],
-    [{ EVAL_FAST_LANE: 'yes' }, 'EVAL_FAST_LANE'], [{ LOG_LEVEL: 'INFO' }, 'LOG_LEVEL'], [{ DYNAMODB_ENDPOINT: 'not a uri' }, 'DYNAMODB_ENDPOINT'],
+    [{ WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'], [{ LOG_LEVEL: 'INFO' }, 'LOG_LEVEL'], [{ DYNAMODB_ENDPOINT: 'not a uri' }, 'DYNAMODB_ENDPOINT'],
     [{ ADMIN_EMAIL: 'root@example' }, 'ADMIN_EMAIL'], [{ ADMIN_PASSWORD: 'x'.repeat(11) }, 'ADMIN_PASSWORD'], [{ TABLE_NAME: 'ab' }, 'TABLE_NAME'],
     [{ TABLE_NAME: 'x'.repeat(256) }, 'TABLE_NAME'], [{ JWT_SECRET: 'k'.repeat(31) }, 'JWT_SECRET']
   ]
