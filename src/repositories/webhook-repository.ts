@@ -26,7 +26,8 @@ export function isWebhookId (id: string): boolean {
   return ID_PATTERN.test(id)
 }
 
-function publicSubscription (i: Record<string, unknown>): WebhookSubscription {
+/** `at`: drop previousSecretExpiresAt once the rotation window is over. */
+function publicSubscription (i: Record<string, unknown>, at?: number): WebhookSubscription {
   const out: WebhookSubscription = {
     id: String(i.id),
     url: String(i.url),
@@ -40,7 +41,7 @@ function publicSubscription (i: Record<string, unknown>): WebhookSubscription {
     updatedBy: String(i.updatedBy),
     version: Number(i.version)
   }
-  if (typeof i.previousSecretExpiresAt === 'string') out.previousSecretExpiresAt = i.previousSecretExpiresAt
+  if (typeof i.previousSecretExpiresAt === 'string' && (at === undefined || Date.parse(i.previousSecretExpiresAt) > at)) out.previousSecretExpiresAt = i.previousSecretExpiresAt
   return out
 }
 
@@ -115,7 +116,7 @@ export function createWebhookRepository (store: Store, opts: { random?: (size: n
 
     async get (id: string): Promise<WebhookSubscription | undefined> {
       const item = await getItem(id)
-      return item !== undefined ? publicSubscription(item) : undefined
+      return item !== undefined ? publicSubscription(item, now()) : undefined
     },
 
     /** For the delivery worker: the subscription and the secrets valid now. */
@@ -137,7 +138,7 @@ export function createWebhookRepository (store: Store, opts: { random?: (size: n
           ConsistentRead: true,
           ExclusiveStartKey
         }))
-        for (const i of res.Items ?? []) out.push(publicSubscription(i))
+        for (const i of res.Items ?? []) out.push(publicSubscription(i, now()))
         ExclusiveStartKey = res.LastEvaluatedKey
       } while (ExclusiveStartKey !== undefined)
       return out
