@@ -2,6 +2,9 @@
 // dist/console/, served under /console by the same app on the long-running server and on Lambda
 // (ApiFunction). The console is a client of the public API; this file serves files, nothing else.
 //
+// Where the files are: the `dir` option (tests), else CONSOLE_DIR (on AWS the template sets
+// /opt/console, where ConsoleLayer puts the build), else dist/console found from this file.
+//
 // Caching: files under /console/assets/ carry a content hash in their name, so they are cached
 // for a year as immutable; every other path under /console answers index.html (client-side
 // routes), never cached, so a new build is picked up on the next load.
@@ -41,25 +44,30 @@ const TYPES: Record<string, string> = {
 }
 
 export interface ConsoleRoutesOptions {
-  /** The built console (index.html + assets/); default: the first of consoleDirCandidates() that exists. */
+  /** The built console (index.html + assets/); default: CONSOLE_DIR, else the first of consoleDirCandidates() that exists. */
   dir?: string
 }
 
 /**
- * Where the built console may be: dist/console seen from the sources (tsx), from the compiled
- * routes (dist/routes → dist/console), and next to a Lambda bundle (console/ beside api.mjs).
+ * Where a local build may be when CONSOLE_DIR is unset: dist/console seen from the sources (tsx)
+ * and from the compiled routes (dist/routes → dist/console).
  */
 export function consoleDirCandidates (): string[] {
   const here = dirname(fileURLToPath(import.meta.url))
-  return [resolve(here, '../dist/console'), resolve(here, '../console'), resolve(here, 'console')]
-}
-
-function notBuilt (): AppError {
-  return new AppError(503, 'Service Unavailable', 'The console is not built: run `npm run build` (`npm run dev` builds it when missing)')
+  return [resolve(here, '../dist/console'), resolve(here, '../console')]
 }
 
 export default async function consoleRoutes (fastify: FastifyInstance, opts: ConsoleRoutesOptions) {
-  const dir = opts.dir ?? consoleDirCandidates().find((d) => existsSync(join(d, 'index.html')))
+  const configured = opts.dir ?? fastify.config.CONSOLE_DIR
+  const dir = configured ?? consoleDirCandidates().find((d) => existsSync(join(d, 'index.html')))
+  // A directory named explicitly but empty is a deployment mistake (on AWS: ApiFunction without
+  // ConsoleLayer): say so at start, and in the 503, rather than suggest a local build.
+  const notBuilt = () => new AppError(503, 'Service Unavailable', opts.dir === undefined && configured !== undefined
+    ? 'The console is not deployed: CONSOLE_DIR has no index.html (on AWS, ApiFunction needs ConsoleLayer: docs/DEPLOY.md)'
+    : 'The console is not built: run `npm run build` (`npm run dev` builds it when missing)')
+  if (opts.dir === undefined && configured !== undefined && !existsSync(join(configured, 'index.html'))) {
+    fastify.log.warn({ CONSOLE_DIR: configured }, 'CONSOLE_DIR has no index.html: /console answers 503')
+  }
   // Hashed assets never change under one name: read each once.
   const assets = new Map<string, Buffer>()
 

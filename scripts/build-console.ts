@@ -1,8 +1,9 @@
 // npm run build:console [-- --if-stale]
 //
-// Builds the admin console (src/console/, Vite) into dist/console/. With --if-stale it builds only
-// when dist/console/index.html is missing or older than a console source file, so `npm run dev`
-// and the browser tests can call it on every start for the price of a directory walk.
+// Builds the admin console (src/console/, Vite) into dist/console/, and copies it into
+// dist/console-layer/console/, the AWS layer that ships it with ApiFunction (scripts/console-layer.ts).
+// With --if-stale it builds only when dist/console/index.html is missing or older than a console
+// source file, so `npm run dev` and the browser tests can call it on every start for the price of a directory walk.
 //
 // The build goes to a fresh directory that is then renamed into place, so a server reading
 // dist/console meanwhile, or a second build running at the same time (two test files starting
@@ -11,6 +12,7 @@ import { build } from 'vite'
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeConsoleLayer } from './console-layer.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const CONSOLE_SRC = join(ROOT, 'src/console')
@@ -45,6 +47,7 @@ export async function buildConsole (): Promise<void> {
   } finally {
     await rm(tmp, { recursive: true, force: true })
   }
+  await writeConsoleLayer(CONSOLE_OUT)
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

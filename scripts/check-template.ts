@@ -5,13 +5,15 @@
 // 1. Specification (scripts/template/spec-check.ts): every resource against the current
 //    CloudFormation resource specification (@aws-cdk/aws-service-spec) and, for the SAM types,
 //    against the hand-written SAM_SPEC (scripts/template/sam-spec.ts).
-// 2. The code (scripts/template/code-check.ts): routes, configuration, table and queues, bundles.
+// 2. The code (scripts/template/code-check.ts): routes, configuration, table and queues, bundles;
+//    the console layer on ApiFunction (scripts/template/console-check.ts).
 // 3. Operations (scripts/template/operations.ts): what an operator relies on: alarms that reach
 //    someone, throttles, concurrency and cost guards, queues and outputs, runtime, retention.
 // 4. cfn-lint (scripts/template/cfn-lint.ts), AWS's own linter, when it is installed.
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { loadTemplate } from './build-lambda.js'
+import { checkConsole } from './template/console-check.js'
 import { checkBuild, checkCrossReference, checkInfrastructure, collectCodeFacts } from './template/code-check.js'
 import type { Json } from './template/json.js'
 import { runCfnLint } from './template/cfn-lint.js'
@@ -24,6 +26,7 @@ export { specification } from './template/cfn-spec.js'
 export { isIntrinsic } from './template/json.js'
 export { checkSpecification } from './template/spec-check.js'
 export { httpApiRoutes, matchRoutePath, samplePath, selectRoute, type HttpRoute } from './template/routes.js'
+export { checkConsole } from './template/console-check.js'
 export { checkOperations, NODE_RUNTIMES } from './template/operations.js'
 export { checkBuild, checkCrossReference, checkInfrastructure, collectCodeFacts, ENTRY_SURFACES, ENTRY_VARIABLES, type CodeFacts, type RouteTable, type Surface } from './template/code-check.js'
 
@@ -34,6 +37,7 @@ export async function checkTemplate (opts: { template?: Json; build?: boolean; c
   const problems = checkSpecification(template)
   problems.push(...checkCrossReference(template, await collectCodeFacts()))
   problems.push(...await checkInfrastructure(template))
+  problems.push(...checkConsole(template))
   problems.push(...await checkOperations(template))
   if (opts.build !== false) problems.push(...await checkBuild(template))
   if (opts.cfnLint !== false) {

@@ -219,6 +219,8 @@ export async function checkInfrastructure (template: Json): Promise<string[]> {
   // The bcrypt layer must carry the version the code is tested with.
   for (const [name, r] of Object.entries(resources)) {
     if (r.Type !== 'AWS::Serverless::LayerVersion') continue
+    // Only package layers pin versions; ConsoleLayer is static files (scripts/template/console-check.ts).
+    if (!String((r.Metadata as Json | undefined)?.BuildMethod ?? '').startsWith('nodejs')) continue
     const dir = resolve(ROOT, String((r.Properties as Json).ContentUri))
     const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }
     for (const [pkg, version] of Object.entries(manifest.dependencies ?? {})) {

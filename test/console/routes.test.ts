@@ -55,6 +55,24 @@ t.test('an unbuilt console says how to build it', async (t) => {
   t.match(res.json().detail, /npm run build/)
 })
 
+t.test('CONSOLE_DIR names the console (as on AWS); one without a build says it is not deployed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-console-dir-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, 'index.html'), '<!doctype html><title>From CONSOLE_DIR</title>')
+  const { app } = await build(t, { env: { CONSOLE_DIR: dir } })
+  const res = await app.inject({ url: '/console/flags' })
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /From CONSOLE_DIR/)
+
+  const { app: empty } = await build(t, { env: { CONSOLE_DIR: join(dir, 'missing') } })
+  const missing = await empty.inject({ url: '/console' })
+  t.equal(missing.statusCode, 503)
+  t.match(missing.json().detail, /not deployed: CONSOLE_DIR has no index\.html/)
+  t.notMatch(missing.body, new RegExp(dir), 'the path is not disclosed')
+
+  await t.rejects(build(t, { env: { CONSOLE_DIR: 'dist/console' } }), /CONSOLE_DIR: expected/, 'a relative path is refused at start')
+})
+
 t.test('PUT /features/{flag}/env/{env}: validation errors point into the request body', async (t) => {
   const { app, loginAs } = await build(t)
   const admin = await loginAs('ADMIN')

@@ -55,7 +55,7 @@ t.test('the build: one bundle per function, bcrypt only where its layer is', asy
     }
   }
   t.same(fn('ApiFunction').externals, ['bcrypt'])
-  t.same(fn('ApiFunction').layers, ['BcryptLayer'])
+  t.same(fn('ApiFunction').layers, ['BcryptLayer', 'ConsoleLayer'], 'bcrypt, and the console files (test/lambda/console.test.ts)')
   t.same(fn('EvaluateFunction').externals, [], 'EvaluateFunction does not import bcrypt at all')
   t.notOk(fn('EvaluateFunction').packages.includes('@aws-sdk/client-sqs'), 'EvaluateFunction never writes: it does not bundle the SQS client')
   // Read side and write side apart: the EvaluateFunction's module graph holds the definitions

@@ -2,7 +2,7 @@
 // agrees with the code; and the checker is not a rubber stamp: each mutation below must be caught.
 import t from 'tap'
 import { loadTemplate } from '../../scripts/build-lambda.js'
-import { checkCrossReference, checkInfrastructure, checkSpecification, collectCodeFacts, httpApiRoutes, selectRoute, matchRoutePath } from '../../scripts/check-template.js'
+import { checkConsole, checkCrossReference, checkInfrastructure, checkSpecification, collectCodeFacts, httpApiRoutes, selectRoute, matchRoutePath } from '../../scripts/check-template.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -103,6 +103,25 @@ t.test('table and queues match the local stack; the layer carries the tested bcr
   t.match(gsi.join('\n'), /Table\.GlobalSecondaryIndexes differs/)
   const partial = await checkInfrastructure(mutate((m) => { delete m.Resources.AuditConsumerFunction.Properties.Events.AuditQueue.Properties.FunctionResponseTypes }))
   t.match(partial.join('\n'), /without FunctionResponseTypes ReportBatchItemFailures/)
+})
+
+t.test('ApiFunction carries the console layer `npm run build` writes, and only it does', async (t) => {
+  t.same(checkConsole(template), [])
+  const noLayer = checkConsole(mutate((m) => { m.Resources.ApiFunction.Properties.Layers = [{ Ref: 'BcryptLayer' }] }))
+  t.match(noLayer.join('\n'), /ApiFunction: serves \/console but does not carry ConsoleLayer/)
+  const wrongDir = checkConsole(mutate((m) => { m.Resources.ApiFunction.Properties.Environment.Variables.CONSOLE_DIR = '/opt/nodejs/console' }))
+  t.match(wrongDir.join('\n'), /ApiFunction: CONSOLE_DIR is "\/opt\/nodejs\/console", expected \/opt\/console/)
+  const noDir = checkConsole(mutate((m) => { delete m.Resources.ApiFunction.Properties.Environment.Variables.CONSOLE_DIR }))
+  t.match(noDir.join('\n'), /ApiFunction: CONSOLE_DIR is undefined/)
+  const otherUri = checkConsole(mutate((m) => { m.Resources.ConsoleLayer.Properties.ContentUri = 'dist/console' }))
+  t.match(otherUri.join('\n'), /one AWS::Serverless::LayerVersion with ContentUri dist\/console-layer .*found 0/)
+  const evaluate = checkConsole(mutate((m) => { m.Resources.EvaluateFunction.Properties.Layers = [{ Ref: 'ConsoleLayer' }] }))
+  t.match(evaluate.join('\n'), /EvaluateFunction: carries ConsoleLayer, but only the src\/lambda\/api\.ts function serves \/console/)
+  const built = checkConsole(mutate((m) => { m.Resources.ConsoleLayer.Metadata = { BuildMethod: 'nodejs24.x' } }))
+  t.match(built.join('\n'), /ConsoleLayer: has a BuildMethod/)
+  // The config schema validates the value the template sets.
+  const relative = checkCrossReference(mutate((m) => { m.Resources.ApiFunction.Properties.Environment.Variables.CONSOLE_DIR = 'console' }), facts)
+  t.match(relative.join('\n'), /ApiFunction: CONSOLE_DIR="console" fails the config schema/)
 })
 
 t.test('least privilege and the operational settings the design asks for', async (t) => {
