@@ -54,6 +54,10 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     doc: fastify.store.doc, tableName: fastify.store.tableName, source: fastify.definitions, now: fastify.clock, settleMs: opts.settleMs
   })
 
+  fastify.store.onCommitted(function forgetRevisions ({ keys }) {
+    for (const k of keys) if (k.PK.startsWith('ENVREV#')) snapshots.forget(k.PK.slice('ENVREV#'.length))
+  })
+
   fastify.get('/flags', {
     onRequest: [fastify.authenticate, requireServerKey, fastify.evaluationRateLimit],
     schema: {
@@ -80,7 +84,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
   if (opts.stream !== true) return
 
   const feed = createChangeFeed({
-    revision: snapshots.revision,
+    revision: async (env) => await snapshots.revision(env, { fresh: true }),
     onCommit: (listener) => { fastify.store.onCommitted(({ keys }) => { listener(keys) }) },
     pollMs: opts.pollMs,
     heartbeatMs: opts.heartbeatMs,

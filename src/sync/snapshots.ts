@@ -36,6 +36,12 @@ export interface SnapshotServiceOptions {
   settleMs?: number
   /** GSI1 page size (DynamoDB also caps a page at 1 MB); default 1 000. */
   pageSize?: number
+  /**
+   * How long a revision read answers later checks of the same environment (default 1 s): a 304
+   * then costs no read at all. Commits through this process drop it at once (`forget`); another
+   * process's change is seen within this time.
+   */
+  revisionTtlMs?: number
 }
 
 export type Encoding = 'br' | 'gzip' | 'identity'
@@ -73,11 +79,22 @@ export function chooseEncoding (header: string | undefined): Encoding {
 export function createSnapshotService (opts: SnapshotServiceOptions) {
   const settleMs = opts.settleMs ?? 5_000
   const pageSize = opts.pageSize ?? 1_000
+  const revisionTtlMs = opts.revisionTtlMs ?? 1_000
   const latest = new Map<string, Rendered>()
   const building = new Map<string, Promise<Rendered>>()
+  const revisions = new Map<string, { rev: Promise<EnvRevision>; until: number }>()
 
-  async function revision (env: string): Promise<{ rev: EnvRevision; etag: string }> {
-    const rev = await getEnvRevision(opts.doc, opts.tableName, env)
+  /** The environment's revision and ETag; `fresh` always reads (the change feed's checks). */
+  async function revision (env: string, o: { fresh?: boolean } = {}): Promise<{ rev: EnvRevision; etag: string }> {
+    const now = opts.now()
+    let kept = o.fresh === true ? undefined : revisions.get(env)
+    if (kept === undefined || kept.until <= now) {
+      const read = getEnvRevision(opts.doc, opts.tableName, env)
+      kept = { rev: read, until: now + revisionTtlMs }
+      revisions.set(env, kept)
+      read.catch(() => { if (revisions.get(env)?.rev === read) revisions.delete(env) })
+    }
+    const rev = await kept.rev
     return { rev, etag: syncEtag(env, rev, opts.now(), settleMs) }
   }
 
@@ -126,6 +143,11 @@ export function createSnapshotService (opts: SnapshotServiceOptions) {
   return {
     revision,
     settleMs,
+
+    /** A commit through this process changed the environment: the next check reads. */
+    forget (env: string): void {
+      revisions.delete(env)
+    },
 
     /** The environment's document at `etag` (read when the kept one is older; one read at a time per ETag). */
     async render (env: string, current: { rev: EnvRevision; etag: string }): Promise<Rendered> {
