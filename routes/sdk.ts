@@ -72,7 +72,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     const current = await snapshots.revision(env)
     // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
     reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
-    if (etagMatches(request.headers['if-none-match'], current.etag)) return await reply.code(304).send(null)
+    if (etagMatches(request.headers['if-none-match'], current.etag)) return await (reply as FastifyReply).code(304).send()
     const doc = await snapshots.render(env, current)
     const encoding = chooseEncoding(request.headers['accept-encoding'])
     const body = await doc.encoded(encoding)

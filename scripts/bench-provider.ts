@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import { OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/server-sdk'
 import { OFREPProvider } from '@openfeature/ofrep-provider'
@@ -20,6 +20,7 @@ import { SwitchyardProvider } from '../src/sdk/provider.js'
 import {
   api, batchLoad, cannon, devDynamoEndpoint, expectStatus, machine, realisticContext, realisticFlag, round1, startServer, type ChildServer
 } from './bench-support.js'
+import { buildSdk, ROOT } from './build-sdk.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a measured passphrase 42' }
 const TARGETS = { evalP50Us: 2, firstSync10kMs: 1_000, rss10kMiB: 100, streamP95Ms: 1_000, pollP95Ms: 5_000 + 1_000 }
@@ -52,19 +53,22 @@ const BENCH_FLAG = {
   }
 }
 
-/** Child mode: sync `count` flags with a fresh provider and print its RSS (a process of its own, nothing else in it). */
-async function rssChild (baseUrl: string, apiKey: string): Promise<void> {
-  const before = process.memoryUsage().rss
-  const provider = new SwitchyardProvider({ baseUrl, apiKey, mode: 'frozen' })
-  await provider.initialize()
-  for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc?.()
-  const after = process.memoryUsage()
-  process.stdout.write(JSON.stringify({ flags: provider.state?.flags, rssBeforeMiB: before / 2 ** 20, rssMiB: after.rss / 2 ** 20, heapUsedMiB: after.heapUsed / 2 ** 20 }) + '\n')
-  await provider.onClose()
-}
-
+/**
+ * The provider as an application runs it: the built bundle (npm run build:sdk) under plain node,
+ * in a process of its own, so the RSS is Node + the SDK + the provider + the rules, nothing else.
+ */
 async function providerRss (baseUrl: string, apiKey: string): Promise<{ flags: number; rssBeforeMiB: number; rssMiB: number; heapUsedMiB: number }> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--rss-child', baseUrl, apiKey], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const bundle = await buildSdk(join(ROOT, 'dist/openfeature'))
+  const code = `
+    const before = process.memoryUsage().rss
+    const { SwitchyardProvider } = await import(${JSON.stringify(pathToFileURL(bundle.outFile).href)})
+    const provider = new SwitchyardProvider({ baseUrl: process.argv[1], apiKey: process.argv[2], mode: 'frozen', requestTimeoutMs: 120000 })
+    await provider.initialize()
+    for (let i = 0; i < 3; i++) globalThis.gc()
+    const after = process.memoryUsage()
+    console.log(JSON.stringify({ flags: provider.state.flags, rssBeforeMiB: before / 2 ** 20, rssMiB: after.rss / 2 ** 20, heapUsedMiB: after.heapUsed / 2 ** 20 }))
+    await provider.onClose()`
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', code, baseUrl, apiKey], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   await new Promise((resolve) => child.once('exit', resolve))
@@ -107,8 +111,18 @@ async function main (): Promise<void> {
 
     // 1. Evaluation through the OpenFeature client.
     const contexts = Array.from({ length: 1_000 }, (_, u) => realisticContext(u) as EvaluationContext)
-    await OpenFeature.setProviderAndWait('local', new SwitchyardProvider({ baseUrl: server.url, apiKey: serverKey }))
+    const inProcessProvider = new SwitchyardProvider({ baseUrl: server.url, apiKey: serverKey })
+    await OpenFeature.setProviderAndWait('local', inProcessProvider)
     await OpenFeature.setProviderAndWait('ofrep', new OFREPProvider({ baseUrl: server.url, headers: [['X-API-Key', clientKey]] }))
+    // The floor the OpenFeature client itself sets: a provider that answers a constant.
+    await OpenFeature.setProviderAndWait('noop', {
+      metadata: { name: 'constant' },
+      runsOn: 'server',
+      resolveBooleanEvaluation: async (_k: string, value: boolean) => ({ value, reason: 'STATIC' }),
+      resolveStringEvaluation: async () => ({ value: 'blue', variant: 'blue', reason: 'STATIC' }),
+      resolveNumberEvaluation: async (_k: string, value: number) => ({ value, reason: 'STATIC' }),
+      resolveObjectEvaluation: async <T>(_k: string, value: T) => ({ value, reason: 'STATIC' })
+    })
     const local = OpenFeature.getClient('local')
     const remote = OpenFeature.getClient('ofrep')
     const check = await local.getStringDetails('bench-flag', 'none', contexts[1])
@@ -125,10 +139,22 @@ async function main (): Promise<void> {
     }
     await perCall(local, 50_000) // warm-up: JIT, the engine's compiled form of the flag
     const inProcess = stats(await perCall(local, 200_000))
+    // The engine alone (no SDK): what the OpenFeature client adds is the difference.
+    const raw: number[] = new Array(200_000)
+    for (let i = 0; i < raw.length; i++) {
+      const ctx = contexts[i % contexts.length]
+      const t0 = process.hrtime.bigint()
+      inProcessProvider.evaluate('bench-flag', ctx)
+      raw[i] = Number(process.hrtime.bigint() - t0) / 1_000
+    }
+    const engine = stats(raw)
+    const sdkFloor = stats(await perCall(OpenFeature.getClient('noop'), 200_000))
     await perCall(remote, 500)
     const overHttp = stats(await perCall(remote, 3_000))
     log('\n1. Evaluation through the OpenFeature client (flag: 5 rules × 3 clauses, rollout default), µs per call')
     log(`   in-process (this provider): p50 ${round1(inProcess.p50)}  p99 ${round1(inProcess.p99)}   target p50 ≤ ${TARGETS.evalP50Us}`)
+    log(`   provider.evaluate alone:    p50 ${round1(engine.p50)}  p99 ${round1(engine.p99)}   (the engine without the OpenFeature client)`)
+    log(`   a constant provider:        p50 ${round1(sdkFloor.p50)}  p99 ${round1(sdkFloor.p99)}   (the OpenFeature client's own cost: hooks, context merge, promises)`)
     log(`   OFREP provider over HTTP:   p50 ${round1(overHttp.p50)}  p99 ${round1(overHttp.p99)}   (${Math.round(overHttp.p50 / inProcess.p50)}× the in-process p50)`)
     await OpenFeature.close()
 
@@ -145,7 +171,7 @@ async function main (): Promise<void> {
     for (const n of sizes) {
       keys[n] = await keyFor(`s${n}`, 'server')
       const timeSync = async () => {
-        const p = new SwitchyardProvider({ baseUrl: server!.url, apiKey: keys[n], mode: 'frozen' })
+        const p = new SwitchyardProvider({ baseUrl: server!.url, apiKey: keys[n], mode: 'frozen', requestTimeoutMs: 120_000 })
         const t0 = performance.now()
         await p.initialize()
         const ms = performance.now() - t0
@@ -164,7 +190,7 @@ async function main (): Promise<void> {
       log(`   ${String(n).padStart(6)}   ${round1(await bytes('identity')).toString().padStart(8)}  ${round1(await bytes('gzip')).toString().padStart(8)}  ${round1(await bytes('br')).toString().padStart(6)}   ${round1(cold).toString().padStart(8)}                         ${round1(warm).toString().padStart(8)}`)
     }
     const rss = await providerRss(server.url, keys[10_000])
-    log(`   provider process at ${rss.flags} flags: RSS ${round1(rss.rssMiB)} MiB (${round1(rss.rssBeforeMiB)} MiB before the sync: Node + tsx), heap used ${round1(rss.heapUsedMiB)} MiB; targets: first sync ≤ ${TARGETS.firstSync10kMs} ms, RSS ≤ ${TARGETS.rss10kMiB} MiB`)
+    log(`   provider process (built bundle, plain node) at ${rss.flags} flags: RSS ${round1(rss.rssMiB)} MiB (${round1(rss.rssBeforeMiB)} MiB at start: Node alone), heap used ${round1(rss.heapUsedMiB)} MiB; targets: first sync ≤ ${TARGETS.firstSync10kMs} ms, RSS ≤ ${TARGETS.rss10kMiB} MiB`)
 
     // 3. Change propagation: admin write → CONFIGURATION_CHANGED.
     async function propagation (provider: SwitchyardProvider, changes: number): Promise<number[]> {
@@ -196,7 +222,7 @@ async function main (): Promise<void> {
     const floor = await cannon({ url: hello.url, connections: 10, duration: 5 })
     hello.stop()
     log('\n4. A 304 sync beside a hello-world request (autocannon, 10 connections, 5 s each)')
-    log(`   GET /sdk/v1/flags → 304: ${notModified.rps} req/s, p50 ${notModified.p50} ms, p99 ${notModified.p99} ms, server CPU ${notModified.serverCpuUsPerRequest} µs/request, status ${JSON.stringify(notModified.statusCodes)}`)
+    log(`   GET /sdk/v1/flags → 304: ${notModified.rps} req/s, p50 ${notModified.p50} ms, p99 ${notModified.p99} ms, server CPU ${notModified.serverCpuUsPerRequest} µs/request, status ${JSON.stringify(notModified.statusCodes)}, errors ${notModified.errors}, timeouts ${notModified.timeouts}`)
     log(`   bare Fastify hello world: ${floor.rps} req/s, p50 ${floor.p50} ms, p99 ${floor.p99} ms`)
     log(`   304 throughput / hello-world throughput: ${round1(notModified.rps / floor.rps)}`)
     log(`\nload average at end ${loadavg().map(round1).join(' ')}`)
@@ -206,5 +232,4 @@ async function main (): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--rss-child') await rssChild(process.argv[3], process.argv[4])
-else await main()
+await main()

@@ -103,6 +103,7 @@ t.test('the sync endpoint', async (t) => {
     const again = await sync({ 'x-api-key': server.key, 'if-none-match': etag })
     t.equal(again.statusCode, 304)
     t.equal(again.body, '', '304 has no body')
+    t.notOk(Number(again.headers['content-length']) > 0, 'and announces none (a client trusting Content-Length would wait for it)')
     t.equal(again.headers.etag, etag)
     t.equal((await sync({ 'x-api-key': server.key, 'if-none-match': `"other", ${etag}` })).statusCode, 304, 'a list naming it')
     t.equal((await sync({ 'x-api-key': server.key, 'if-none-match': `W/${etag}` })).statusCode, 200, 'a weak tag never matches a strong one')
