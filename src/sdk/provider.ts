@@ -12,6 +12,7 @@
 // The last good snapshot keeps serving when the service is unreachable (PROVIDER_STALE) or
 // refuses the key (PROVIDER_ERROR); READY again once a sync succeeds. With `snapshotFile`, a
 // provider whose service is down at start serves the file's rules.
+import { createHash } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import {
   ErrorCode, OpenFeatureEventEmitter, ProviderEvents,
@@ -50,7 +51,7 @@ interface Snapshot {
   etag: string
   environment: string
   defs: Map<string, FlagDefinition>
-  /** Per flag, its rules as sent (with its segments): what CONFIGURATION_CHANGED compares. */
+  /** Per flag, a digest of its rules as sent (with its segments): what CONFIGURATION_CHANGED compares. */
   fingerprints: Map<string, string>
 }
 
@@ -70,7 +71,8 @@ const ERROR_CODES: Record<string, ErrorCode> = {
 
 function fingerprints (document: unknown): Map<string, string> {
   const doc = document as { flags: Array<{ key: string; segments: string[]; segmentOverrides?: Record<string, unknown> }>; segments: Record<string, unknown> }
-  return new Map(doc.flags.map((f) => [f.key, JSON.stringify(f) + JSON.stringify(f.segments.map((k) => f.segmentOverrides?.[k] ?? doc.segments[k]))]))
+  // A digest, not the text: at 10 000 flags the text would keep another copy of the whole document alive.
+  return new Map(doc.flags.map((f) => [f.key, createHash('sha1').update(JSON.stringify(f)).update(JSON.stringify(f.segments.map((k) => f.segmentOverrides?.[k] ?? doc.segments[k]))).digest('base64')]))
 }
 
 export class SwitchyardProvider implements Provider {

@@ -1,0 +1,66 @@
+// GET /sdk/v1/stream on the long-running app: a change committed through another instance on the
+// same table is announced (the revision item is what instances share), as is one through this
+// instance; the stream refuses what the rules endpoint refuses; and an open stream ends with a
+// last message when the server closes, without holding the close.
+import t from 'tap'
+import { build, expectProblem, startStack } from '../helper.js'
+import { createSyncClient } from '../../src/sdk/sync-client.js'
+
+t.test('the change stream', async (t) => {
+  const stack = await startStack(t)
+  const a = await build(t, { stack, app: { sdkStream: true } })
+  const b = await build(t, { stack, app: { sdkStream: true } })
+  const admin = await a.loginAs('ADMIN')
+  const create = async (payload: object) => {
+    const res = await a.app.inject({ method: 'POST', url: '/api-keys', headers: { authorization: admin }, payload })
+    t.equal(res.statusCode, 201)
+    return res.json() as { key: string }
+  }
+  const server = await create({ name: 'svc', environment: 'dev', kind: 'server' })
+  const client = await create({ name: 'web', environment: 'dev' })
+  t.equal((await a.app.inject({ method: 'POST', url: '/features', headers: { authorization: admin }, payload: { name: 'streamed', environments: { dev: true, qa: true } } })).statusCode, 201)
+
+  expectProblem(t, await b.app.inject({ method: 'GET', url: '/sdk/v1/stream' }), 401, 'no key')
+  expectProblem(t, await b.app.inject({ method: 'GET', url: '/sdk/v1/stream', headers: { 'x-api-key': client.key } }), 403, 'a client key')
+
+  const url = await b.app.listen({ host: '127.0.0.1', port: 0 })
+  const sse = createSyncClient({ baseUrl: url, apiKey: server.key, fetch, timers: { setTimeout, clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) } }, requestTimeoutMs: 5_000 })
+  const messages: Array<Record<string, unknown>> = []
+  const abort = new AbortController()
+  const ended = sse.stream(abort.signal, (m) => { messages.push(m) })
+  t.teardown(() => { abort.abort() })
+  const next = async (what: string, match: (m: Record<string, unknown>) => boolean, from: number) => {
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const m = messages.slice(from).find(match)
+      if (m !== undefined) return m
+      if (Date.now() > deadline) throw new Error(`no ${what} on the stream: ${JSON.stringify(messages)}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  const hello = await next('hello', (m) => m.type === 'hello', 0)
+  t.match(hello, { type: 'hello', etag: /^"1-dev-\d+(-p)?"$/, revision: Number })
+
+  const put = (app: typeof a.app, env: string) => app.inject({
+    method: 'PUT', url: `/features/streamed/env/${env}`, headers: { authorization: admin, 'if-match': '*' },
+    payload: { enabled: false, offVariant: 'off', defaultServe: { variant: 'on' }, targets: [], rules: [], prerequisites: [], schedule: [] }
+  })
+  let mark = messages.length
+  t.equal((await put(a.app, 'dev')).statusCode, 200)
+  const viaOther = await next('a change made through the other instance', (m) => m.type === 'refetchEvaluation', mark)
+  t.match(viaOther, { flags: ['streamed'], revision: (hello.revision as number) + 1, etag: String, lastModified: Number })
+  t.not(viaOther.etag, hello.etag)
+
+  mark = messages.length
+  t.equal((await put(a.app, 'qa')).statusCode, 200, 'a change in another environment…')
+  const bAdmin = await b.loginAs('ADMIN') // each instance here has its own JWT secret
+  t.equal((await b.app.inject({ method: 'POST', url: '/segments', headers: { authorization: bAdmin }, payload: { key: 'unused', included: [], excluded: [], rules: [] } })).statusCode, 201)
+  t.equal((await b.app.inject({ method: 'PATCH', url: '/features/streamed', headers: { authorization: bAdmin, 'if-match': '*' }, payload: { description: 'x', variants: [{ key: 'on', value: true }, { key: 'off', value: false }, { key: 'maybe', value: true }] } })).statusCode, 200)
+  const viaSelf = await next('a change made through this instance', (m) => m.type === 'refetchEvaluation', mark)
+  t.match(viaSelf, { flags: ['streamed'], revision: (hello.revision as number) + 2 }, '…is not announced; the next change here is, with the next revision')
+
+  mark = messages.length
+  await b.app.close() // resolves although a stream is open
+  t.match(await ended, { end: 'ended' }, 'the stream ended')
+  t.ok(messages.slice(mark).some((m) => m.type === 'shutdown'), 'after a last message saying why')
+})
