@@ -30,9 +30,19 @@ t.test('the bundle: the engine and the provider, nothing else; it works on its o
   t.ok(built.bytes < 100 * 1024, `${built.bytes} bytes`)
 
   const def: FlagDefinition = {
-    flag: 'checkout', environment: 'prod', type: 'string', version: 3, enabled: true, offVariant: 'old',
+    flag: 'checkout',
+    environment: 'prod',
+    type: 'string',
+    version: 3,
+    enabled: true,
+    offVariant: 'old',
     variants: [{ key: 'old', value: 'old' }, { key: 'new', value: 'new' }],
-    defaultServe: { variant: 'old' }, targets: [{ variant: 'new', values: ['vip'] }], rules: [], prerequisites: [], schedule: [], segments: {}
+    defaultServe: { variant: 'old' },
+    targets: [{ variant: 'new', values: ['vip'] }],
+    rules: [],
+    prerequisites: [],
+    schedule: [],
+    segments: {}
   }
   const file = join(dir, 'rules.json')
   await writeFile(file, JSON.stringify(toSyncDocument('prod', 1, [def], new Date())))

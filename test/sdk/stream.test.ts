@@ -42,7 +42,9 @@ t.test('the change stream', async (t) => {
   t.match(hello, { type: 'hello', etag: /^"1-dev-\d+(-p)?"$/, revision: Number })
 
   const put = (app: typeof a.app, env: string) => app.inject({
-    method: 'PUT', url: `/features/streamed/env/${env}`, headers: { authorization: admin, 'if-match': '*' },
+    method: 'PUT',
+    url: `/features/streamed/env/${env}`,
+    headers: { authorization: admin, 'if-match': '*' },
     payload: { enabled: false, offVariant: 'off', defaultServe: { variant: 'on' }, targets: [], rules: [], prerequisites: [], schedule: [] }
   })
   let mark = messages.length
