@@ -148,6 +148,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     })
     function shutdown (): void { end({ type: 'shutdown' }) }
     open.add(shutdown)
-    request.raw.on('close', () => { end() })
+    res.on('close', () => { end() })
+    if (res.destroyed) end() // the client left before we subscribed
   })
 }

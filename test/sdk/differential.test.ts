@@ -94,6 +94,9 @@ const contextArb = fc.record({
 
 const CHECKED = ['value', 'variant', 'reason', 'ruleId', 'errorCode', 'errorMessage'] as const
 
+// 10 000 HTTP evaluations: about 2–3 minutes on a busy 2-core machine, over tap's default 120 s.
+t.setTimeout(600_000)
+
 t.test('provider vs POST /features/evaluate: 10 000 generated cases', async (t) => {
   const ctx = await build(t, { app: { now: () => NOW }, env: { RATE_LIMIT_PER_MINUTE: '10000000' } })
   const admin = await ctx.loginAs('ADMIN')
