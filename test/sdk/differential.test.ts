@@ -98,7 +98,7 @@ const CHECKED = ['value', 'variant', 'reason', 'ruleId', 'errorCode', 'errorMess
 t.setTimeout(600_000)
 
 t.test('provider vs POST /features/evaluate: 10 000 generated cases', async (t) => {
-  const ctx = await build(t, { app: { now: () => NOW }, env: { RATE_LIMIT_PER_MINUTE: '10000000' } })
+  const ctx = await build(t, { app: { now: () => NOW }, env: { RATE_LIMIT_PER_MINUTE: '10000000', SHED_EVENT_LOOP_DELAY_MS: '0' } })
   const admin = await ctx.loginAs('ADMIN')
   const baseUrl = await ctx.app.listen({ host: '127.0.0.1', port: 0 })
   const api = async (method: string, path: string, body: unknown, headers: Record<string, string> = { authorization: admin }) => {

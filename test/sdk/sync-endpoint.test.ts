@@ -12,7 +12,8 @@ import { loadConfig } from '../../src/config.js'
 t.test('the sync endpoint', async (t) => {
   // The clock seam: the ETag is provisional for 5 s after a change (src/sync/snapshots.ts).
   let now = Date.parse('2026-03-01T12:00:00Z')
-  const ctx = await build(t, { app: { now: () => now } })
+  // Load shedding off: on a busy machine it would answer these requests 503 (not what is tested here).
+  const ctx = await build(t, { app: { now: () => now }, env: { SHED_EVENT_LOOP_DELAY_MS: '0' } })
   const app = ctx.app
   const admin = await ctx.loginAs('ADMIN')
   const clientUser = await ctx.loginAs('CLIENT')
