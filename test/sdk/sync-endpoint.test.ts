@@ -131,6 +131,9 @@ t.test('the sync endpoint', async (t) => {
     await tagAfter('a flag of another environment', async () => t.equal((await put('/features/checkout/env/qa', { enabled: true, offVariant: 'old', defaultServe: { variant: 'new' }, targets: [], rules: [], prerequisites: [], schedule: [] }, { 'if-match': '*' })).statusCode, 200), false)
     await tagAfter('a new flag', async () => post('/features', { name: 'new-flag', environments: { dev: true } }))
     await tagAfter('a feature\'s variants', async () => t.equal((await app.inject({ method: 'PATCH', url: '/features/new-flag', headers: { authorization: admin, 'if-match': '*' }, payload: { description: 'x', variants: [{ key: 'on', value: true }, { key: 'off', value: false }, { key: 'maybe', value: false }] } })).statusCode, 200))
+    await tagAfter('a deleted flag', async () => t.equal((await app.inject({ method: 'DELETE', url: '/features/new-flag', headers: { authorization: admin, 'if-match': '*' } })).statusCode, 204))
+    t.notOk(definitionsOf(json(await sync({ 'x-api-key': server.key }))).has('new-flag'))
+    // Last: the clock moves a day on, past the admin token's lifetime.
     await tagAfter('a schedule persisted by the scheduler', async () => {
       now = Date.parse('2026-03-02T00:00:01Z')
       const workers = createWorkers({ config: loadConfig(ctx.env), log: app.log, now: () => now })
@@ -139,8 +142,6 @@ t.test('the sync endpoint', async (t) => {
     })
     const launched = json<any>(await sync({ 'x-api-key': server.key }))
     t.same(launched.flags.find((f: any) => f.key === 'checkout').schedule, [], 'the fired entry is gone from the rules')
-    await tagAfter('a deleted flag', async () => t.equal((await app.inject({ method: 'DELETE', url: '/features/new-flag', headers: { authorization: admin, 'if-match': '*' } })).statusCode, 204))
-    t.notOk(definitionsOf(json(await sync({ 'x-api-key': server.key }))).has('new-flag'))
   })
 
   t.test('compressed when the client accepts it', async (t) => {
