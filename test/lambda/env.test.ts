@@ -65,7 +65,7 @@ t.test('the default fetcher reads the secret with the real SDK client', async (t
 
 t.test('workers validate their own slice of the config: no JWT secret needed', async (t) => {
   const config = workerConfig({ TABLE_NAME: 'tbl', AUDIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q', AWS_REGION: 'eu-west-1', OUTBOX_SWEEP_AGE_MS: '45000', JWT_SECRET_ARN: ARN })
-  t.same(config, { TABLE_NAME: 'tbl', AUDIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q', AWS_REGION: 'eu-west-1', OUTBOX_SWEEP_AGE_MS: 45000, LOG_LEVEL: 'info', AUDIT_RETENTION_DAYS: 0 })
+  t.same(config, { TABLE_NAME: 'tbl', AUDIT_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q', AWS_REGION: 'eu-west-1', OUTBOX_SWEEP_AGE_MS: 45000, LOG_LEVEL: 'info', AUDIT_RETENTION_DAYS: 0, WEBHOOK_ALLOW_PRIVATE_NETWORKS: false, WEBHOOK_TIMEOUT_MS: 10000, WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: 4 })
   const missing = (() => { try { workerConfig({ TABLE_NAME: 'tbl' }) } catch (err) { return err } })()
   t.ok(missing instanceof ConfigError)
   t.match((missing as Error).message, 'AUDIT_QUEUE_URL: required')

@@ -16,6 +16,10 @@ const ROWS: Row[] = [
   { method: 'GET', route: '/health', url: '/health', access: 'public' },
   { method: 'GET', route: '/openapi.json', url: '/openapi.json', access: 'public' },
   { method: 'GET', route: '/', url: '/', access: 'public' },
+  // The console's static files: public (the data they show comes from the API with the user's token).
+  { method: 'GET', route: '/console', url: '/console', access: 'public' },
+  { method: 'GET', route: '/console/*', url: '/console/flags', access: 'public' },
+  { method: 'GET', route: '/console/assets/:name', url: '/console/assets/no-such-file.js', access: 'public' },
 
   { method: 'GET', route: '/features', url: '/features', access: 'reader' },
   { method: 'GET', route: '/features/:flag', url: '/features/matrix-flag', access: 'reader' },
