@@ -1843,7 +1843,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         /**
-                         * @description Attributes of the subject; any JSON values
+                         * @description Attributes of the subject; any JSON values (at most 200 attributes, nested at most 32 levels deep)
                          * @example {
                          *       "targetingKey": "user-42",
                          *       "country": "FR",
@@ -1954,7 +1954,7 @@ export interface paths {
                      */
                     "application/json": {
                         /**
-                         * @description Attributes of the subject; any JSON values
+                         * @description Attributes of the subject; any JSON values (at most 200 attributes, nested at most 32 levels deep)
                          * @example {
                          *       "targetingKey": "user-42",
                          *       "country": "FR",
@@ -2234,7 +2234,7 @@ export interface paths {
                      */
                     "application/json": {
                         /**
-                         * @description Attributes of the subject; any JSON values
+                         * @description Attributes of the subject; any JSON values (at most 200 attributes, nested at most 32 levels deep)
                          * @example {
                          *       "targetingKey": "user-42",
                          *       "country": "FR",
@@ -2374,7 +2374,7 @@ export interface paths {
                      */
                     "application/json": {
                         /**
-                         * @description Attributes of the subject; any JSON values
+                         * @description Attributes of the subject; any JSON values (at most 200 attributes, nested at most 32 levels deep)
                          * @example {
                          *       "targetingKey": "user-42",
                          *       "country": "FR",
