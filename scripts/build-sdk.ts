@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** The only source files the provider may contain. */
-export const ALLOWED_SOURCES = /^src\/(sdk\/[a-z-]+|domain\/(evaluate|operators|values|regex-safety|explain-clause|semver|murmur3|constants))\.ts$/
+export const ALLOWED_SOURCES = /^src\/(sdk\/[a-z-]+|domain\/(evaluate|compile|schedule|operators|values|regex-safety|explain-clause|semver|murmur3|constants))\.ts$/
 
 export interface SdkBuild { outFile: string; bytes: number; sources: string[]; imports: string[] }
 
