@@ -9,11 +9,9 @@ import { forbidden, unauthorized } from '../src/domain/errors.js'
 import { bearerToken, createTokenService, userPrincipal, type TokenService } from '../src/auth/tokens.js'
 import type { Role } from '../src/repositories/user-repository.js'
 
-export type Principal =
-  | { kind: 'user'; sub: string; role: Role; rv: number; exp?: number }
-  | { kind: 'apiKey'; sub: string; role: 'CLIENT'; keyId: string; environment: string; keyKind: 'server' | 'client' }
+import type { Principal, TokenPayload } from '../src/auth/principal.js'
 
-export interface TokenPayload { sub: string; role: Role; rv: number }
+export type { Principal, TokenPayload }
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {

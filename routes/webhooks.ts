@@ -11,7 +11,7 @@ import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
 import { etag, parseIfMatch } from '../src/if-match.js'
 import { conflict, notFound } from '../src/domain/errors.js'
 import { publicDelivery } from '../src/repositories/webhook-delivery-repository.js'
-import { TEST_EVENT_TYPE, type DeliverableEvent } from '../src/webhooks/model.js'
+import { TEST_EVENT_TYPE, type DeliverableEvent } from '../src/domain/webhooks.js'
 
 const SECURITY = [{ bearerAuth: [] }]
 const TAGS = ['webhooks']

@@ -12,7 +12,7 @@
 // turn into a stream of Secrets Manager calls).
 import { createHash } from 'node:crypto'
 import { createSigner, createVerifier } from 'fast-jwt'
-import type { Principal, TokenPayload } from '../../plugins/auth.js'
+import type { Principal, TokenPayload } from './principal.js'
 
 /**
  * The token of `Authorization: Bearer <token>`: the scheme in any case, one space, a token of

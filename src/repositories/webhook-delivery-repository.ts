@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webhookDuePartition } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
-import { webhookIdOf, type DeliverableEvent } from '../webhooks/model.js'
+import { webhookIdOf, type DeliverableEvent } from '../domain/webhooks.js'
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled'
 

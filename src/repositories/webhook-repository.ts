@@ -11,8 +11,8 @@ import { webhookKey, webhooksPartition } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { notFound, preconditionFailed } from '../domain/errors.js'
 import type { WriteMeta } from './store.js'
-import { generateSecret } from '../webhooks/signature.js'
-import type { StoredSecret, WebhookFilter, WebhookFormat, WebhookStatus, WebhookSubscription } from '../webhooks/model.js'
+import { generateSecret } from '../domain/webhook-signature.js'
+import type { StoredSecret, WebhookFilter, WebhookFormat, WebhookStatus, WebhookSubscription } from '../domain/webhooks.js'
 
 const ID_PATTERN = /^wh_[0-9a-f]{20}$/
 

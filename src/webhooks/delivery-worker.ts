@@ -8,8 +8,8 @@ import type { SqsBatchResponse, SqsEvent } from '../audit/consumer.js'
 import type { WebhookRepository } from '../repositories/webhook-repository.js'
 import type { WebhookDeliveryRepository, AttemptOutcome } from '../repositories/webhook-delivery-repository.js'
 import { MAX_DELAY_SECONDS, parseWakeup, type DeliveryQueue, type Wakeup } from './queue.js'
-import { payloadOf } from './model.js'
-import { signatureHeaders } from './signature.js'
+import { payloadOf } from '../domain/webhooks.js'
+import { signatureHeaders } from '../domain/webhook-signature.js'
 import type { Sender } from './http-sender.js'
 
 /** Retries go on for at least this long after the first attempt (or a replay), then the delivery is dead-lettered. */

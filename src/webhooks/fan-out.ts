@@ -7,7 +7,7 @@ import type { AuditEvent } from '../domain/audit.js'
 import type { WebhookRepository } from '../repositories/webhook-repository.js'
 import type { WebhookDeliveryRepository } from '../repositories/webhook-delivery-repository.js'
 import type { DeliveryQueue, Wakeup } from './queue.js'
-import { matches, needsTags, tagsInEvent } from './model.js'
+import { matches, needsTags, tagsInEvent } from '../domain/webhooks.js'
 
 export interface FanOutDeps {
   subscriptions: Pick<WebhookRepository, 'list'>

@@ -9,7 +9,7 @@ import { createStore } from '../../src/repositories/store.js'
 import { createWebhookRepository } from '../../src/repositories/webhook-repository.js'
 import { createWebhookDeliveryRepository } from '../../src/repositories/webhook-delivery-repository.js'
 import { buildAuditEvent } from '../../src/domain/audit.js'
-import { webhookIdOf } from '../../src/webhooks/model.js'
+import { webhookIdOf } from '../../src/domain/webhooks.js'
 import { sqsEvent, withProcessEnv } from './events.js'
 import { startReceiver } from '../webhooks/support.js'
 

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs'
 import { eventually } from '../helper.js'
-import { webhookIdOf } from '../../src/webhooks/model.js'
+import { webhookIdOf } from '../../src/domain/webhooks.js'
 import { buildWithWebhooks, driveRetries, startReceiver, startWebhookWorkers, type Mode } from './support.js'
 
 t.test('receiver down, then 500s, then hanging: all committed changes arrive, same webhook-id on every retry, none for refused ones', async (t) => {

@@ -1,7 +1,7 @@
 // Webhook subscriptions and what they receive: the filter, the delivery id, the two payload
 // formats. Pure functions; the repositories and the delivery worker do the I/O.
 import { createHash } from 'node:crypto'
-import type { AuditAction, AuditEvent } from '../domain/audit.js'
+import type { AuditAction, AuditEvent } from './audit.js'
 
 export type WebhookFormat = 'standard' | 'slack'
 export type WebhookStatus = 'active' | 'paused'
