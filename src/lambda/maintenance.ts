@@ -1,6 +1,6 @@
-// MaintenanceFunction: an EventBridge schedule (every minute) runs the outbox sweeper and the
-// scheduler, the same jobs `npm run dev` runs on a timer. Both are idempotent, so a late or
-// repeated run is harmless. A failed job makes the invocation fail (visible in the Errors metric);
+// MaintenanceFunction: an EventBridge schedule (every minute) runs the outbox sweeper, the
+// scheduler and the webhook delivery sweeper, the same jobs `npm run dev` runs on a timer. All
+// are idempotent, so a late or repeated run is harmless. A failed job makes the invocation fail (visible in the Errors metric);
 // Lambda retries it twice, then sends the event to the MaintenanceFailures queue (template.yaml).
 //
 // Each run also publishes the outbox backlog (audit events committed with a change whose record
