@@ -25,7 +25,7 @@ for (const [net, prefix] of [
   ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4]
 ] as const) blocked.addSubnet(net, prefix, 'ipv4')
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+  ['::', 96], ['::ffff:0:0:0', 96], ['64:ff9b:1::', 48], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
   ['100::', 64], ['2001:db8::', 32], ['2001::', 23]
 ] as const) blocked.addSubnet(net, prefix, 'ipv6')
 
@@ -44,6 +44,12 @@ function embeddedIpv4 (address: string): string | undefined {
 }
 
 function expandIpv6 (address: string): number[] | undefined {
+  // A dotted IPv4 tail (e.g. 64:ff9b:0:0:0:0:10.0.0.1) is two groups.
+  const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address)
+  if (dotted !== null) {
+    const [a, b, c, d] = dotted.slice(2).map(Number)
+    address = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+  }
   if (address.includes('.')) return undefined
   const [head, tail] = address.split('::') as [string, string | undefined]
   const parse = (s: string) => s === '' ? [] : s.split(':').map((g) => parseInt(g, 16))

@@ -10,7 +10,9 @@ import { buildWithWebhooks, startReceiver } from './support.js'
 t.test('address classes', async (t) => {
   const refused = ['127.0.0.1', '127.255.0.9', '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.1', '192.168.1.1', '169.254.169.254', '169.254.0.1',
     '100.64.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::1', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'fe80::1%eth0', '::ffff:127.0.0.1', '::ffff:10.1.2.3',
-    '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '2002:0a00:0001::1', '[::1]', 'ff02::1']
+    '::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '2002:0a00:0001::1', '[::1]', 'ff02::1',
+    // IPv4-compatible, SIIT, local-use NAT64 (RFC 8215), and uncompressed forms with a dotted tail
+    '::7f00:1', '::127.0.0.1', '::ffff:0:7f00:1', '64:ff9b:1::a00:1', '64:ff9b:0:0:0:0:10.0.0.1', '0:0:0:0:0:ffff:169.254.169.254']
   for (const a of refused) t.ok(isPrivateAddress(a), `${a} is not public`)
   const allowed = ['93.184.215.14', '8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '2a00:1450:4007:80e::200e']
   for (const a of allowed) t.notOk(isPrivateAddress(a), `${a} is public`)
