@@ -22,8 +22,12 @@ export default async function authRoutes (app: FastifyInstance) {
     now: fastify.clock
   })
   async function refuseWhileLimited (request: FastifyRequest) {
-    const refusal = limits.check(normalizeEmail((request.body as { email: string }).email), request.ip)
-    if (refusal === undefined) return
+    const account = normalizeEmail((request.body as { email: string }).email)
+    const refusal = limits.check(account, request.ip)
+    if (refusal === undefined) {
+      limits.started(account)
+      return
+    }
     const detail = refusal.scope === 'account'
       ? `Too many failed logins for this account; retry in ${refusal.retryAfterSeconds} s`
       : `Too many failed logins on different accounts from this address; retry in ${refusal.retryAfterSeconds} s`
@@ -59,9 +63,14 @@ export default async function authRoutes (app: FastifyInstance) {
     }
   }, async function login (request) {
     const { email, password } = request.body
-    const user = await fastify.users.get(email)
-    // Same work and the same answer whether the account exists or not: no enumeration.
-    const ok = await verifyPassword(password, user?.passwordHash ?? await decoyHash())
+    let user, ok
+    try {
+      user = await fastify.users.get(email)
+      // Same work and the same answer whether the account exists or not: no enumeration.
+      ok = await verifyPassword(password, user?.passwordHash ?? await decoyHash())
+    } finally {
+      limits.ended(normalizeEmail(email))
+    }
     if (user === undefined || !ok) {
       limits.failed(normalizeEmail(email), request.ip)
       throw unauthorized('Invalid email or password')

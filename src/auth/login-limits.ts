@@ -26,6 +26,9 @@ export function createLoginLimits (opts: LoginLimitsOptions) {
   const maxEntries = opts.maxEntries ?? 100_000
   const accounts = new Map<string, Window>()
   const addresses = new Map<string, Window>()
+  // Logins of an account being checked now: they count as failures until they end, so guesses
+  // sent all at once cannot all pass `check` before the first failure is recorded.
+  const inFlight = new Map<string, number>()
 
   function current (map: Map<string, Window>, key: string, create: boolean): Window | undefined {
     const now = opts.now()
@@ -49,10 +52,20 @@ export function createLoginLimits (opts: LoginLimitsOptions) {
     /** Why this login must wait, or undefined when it may be tried. */
     check (account: string, address: string): LoginRefusal | undefined {
       const a = current(accounts, account, false)
-      if (a !== undefined && a.failures >= opts.maxFailures) return { scope: 'account', retryAfterSeconds: seconds(a) }
+      const pending = inFlight.get(account) ?? 0
+      if ((a?.failures ?? 0) + pending >= opts.maxFailures) return { scope: 'account', retryAfterSeconds: a !== undefined ? seconds(a) : 1 }
       const ip = current(addresses, address, false)
       if (ip !== undefined && ip.accounts.size >= opts.maxAccounts) return { scope: 'address', retryAfterSeconds: seconds(ip) }
       return undefined
+    },
+    /** A login of `account` passed `check` and is being verified; `ended` must follow. */
+    started (account: string): void {
+      inFlight.set(account, (inFlight.get(account) ?? 0) + 1)
+    },
+    ended (account: string): void {
+      const n = (inFlight.get(account) ?? 1) - 1
+      if (n <= 0) inFlight.delete(account)
+      else inFlight.set(account, n)
     },
     failed (account: string, address: string): void {
       current(accounts, account, true)!.failures++

@@ -149,6 +149,14 @@ t.test('failed logins are limited per account and per address; signup per addres
     expectProblem(t, await login(ADMIN.email, ADMIN.password, '10.0.0.201'), 429, 'even the right password is held back until the window ends')
   })
 
+  await t.test('per account: guesses sent all at once are limited too (attempts in flight count)', async (t) => {
+    const victim = 'parallel@example.com'
+    const answers = await Promise.all(Array.from({ length: LIMIT * 4 }, (_, i) => login(victim, `parallel guess ${i}`, `10.1.0.${i + 1}`)))
+    const answered = answers.filter((r) => r.statusCode === 401).length
+    t.ok(answered <= LIMIT, `at most ${LIMIT} of ${LIMIT * 4} concurrent guesses are checked (got ${answered})`)
+    t.equal(answers.filter((r) => r.statusCode === 429).length, LIMIT * 4 - answered, 'the others are 429')
+  })
+
   await t.test('per address: one guess each at many accounts (password spraying)', async (t) => {
     const codes: number[] = []
     for (let i = 0; i < LIMIT; i++) codes.push((await login(`victim${i}@example.com`, 'Summer2024!!', '192.0.2.7')).statusCode)
