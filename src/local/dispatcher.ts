@@ -5,7 +5,7 @@
 // on a hanging endpoint holds nothing but itself. At most `maxInFlight` messages are in progress.
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SqsEvent, SqsBatchResponse } from '../audit/consumer.js'
-import type { Poller } from './workers.js'
+import { pollUntilAborted, type Poller } from './workers.js'
 
 export function startDispatcher (opts: {
   sqs: SQSClient
@@ -45,34 +45,26 @@ export function startDispatcher (opts: {
     }
   }
 
-  const loop = (async () => {
-    while (!abort.signal.aborted) {
-      if (running.size >= maxInFlight) {
-        await new Promise<void>((resolve) => { freed = resolve })
-        continue
-      }
-      try {
-        const res = await opts.sqs.send(new ReceiveMessageCommand({
-          QueueUrl: opts.queueUrl,
-          MaxNumberOfMessages: Math.min(10, maxInFlight - running.size),
-          WaitTimeSeconds: opts.waitTimeSeconds ?? 1,
-          MessageSystemAttributeNames: ['All']
-        }), { abortSignal: abort.signal })
-        for (const m of res.Messages ?? []) {
-          const p: Promise<void> = handle(m).finally(() => {
-            running.delete(p)
-            freed?.()
-            freed = undefined
-          })
-          running.add(p)
-        }
-      } catch (err) {
-        if (abort.signal.aborted) break
-        opts.onError?.(err)
-        await new Promise((resolve) => setTimeout(resolve, 200))
-      }
+  const loop = pollUntilAborted(abort.signal, opts.onError, async () => {
+    if (running.size >= maxInFlight) {
+      await new Promise<void>((resolve) => { freed = resolve })
+      return
     }
-  })()
+    const res = await opts.sqs.send(new ReceiveMessageCommand({
+      QueueUrl: opts.queueUrl,
+      MaxNumberOfMessages: Math.min(10, maxInFlight - running.size),
+      WaitTimeSeconds: opts.waitTimeSeconds ?? 1,
+      MessageSystemAttributeNames: ['All']
+    }), { abortSignal: abort.signal })
+    for (const m of res.Messages ?? []) {
+      const p: Promise<void> = handle(m).finally(() => {
+        running.delete(p)
+        freed?.()
+        freed = undefined
+      })
+      running.add(p)
+    }
+  })
 
   return {
     async close () {
