@@ -9,13 +9,14 @@
 //     back in creation order and ids stay unguessable enough not to leak the key count;
 //   - random: 32 bytes from the CSPRNG, base64url (43 characters, 256 bits).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
 import { apiKeyKey, apiKeyListKeys, environmentKey } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, notFound } from '../domain/errors.js'
-import { decodeCursor, encodeCursor } from './cursor.js'
+import { decodeCursor } from './cursor.js'
+import { gsi1Page } from './list-page.js'
 
 export const API_KEY_SECRET_PREFIX = 'sy_'
 const SECRET_PATTERN = /^sy_([a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)_([0-9a-f]{20})_([A-Za-z0-9_-]{43})$/
@@ -150,26 +151,15 @@ export function createApiKeyRepository (store: Store, opts: ApiKeyRepositoryOpti
     /** One page of keys in creation order, from GSI1 `APIKEYS` (never a Scan). */
     async list (opts: { limit: number; cursor?: string; environment?: string }): Promise<{ items: ApiKey[]; nextCursor: string | null }> {
       const start = opts.cursor !== undefined ? decodeCursor(opts.cursor, (v) => typeof v === 'string' && isKeyId(v)) : undefined
-      const items: ApiKey[] = []
-      let ExclusiveStartKey: Record<string, unknown> | undefined = start !== undefined ? { ...apiKeyKey(start), ...apiKeyListKeys(start) } : undefined
-      let last: string | undefined
-      // A filter on environment can leave a page short; keep reading until it is full or done.
-      do {
-        const res = await doc.send(new QueryCommand({
-          TableName: tableName,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': 'APIKEYS' },
-          Limit: opts.limit - items.length,
-          ExclusiveStartKey
-        }))
-        for (const i of res.Items ?? []) {
-          last = String(i.id)
-          if (opts.environment === undefined || i.environment === opts.environment) items.push(publicApiKey(i as unknown as ApiKey & Record<string, unknown>))
-        }
-        ExclusiveStartKey = res.LastEvaluatedKey
-      } while (ExclusiveStartKey !== undefined && items.length < opts.limit)
-      return { items, nextCursor: ExclusiveStartKey !== undefined && last !== undefined ? encodeCursor(last) : null }
+      // A filter on environment can leave a page short; gsi1Page reads on until it is full or done.
+      return await gsi1Page(doc, tableName, {
+        pk: 'APIKEYS',
+        limit: opts.limit,
+        startKey: start !== undefined ? { ...apiKeyKey(start), ...apiKeyListKeys(start) } : undefined,
+        keep: (i) => opts.environment === undefined || i.environment === opts.environment,
+        map: (i) => publicApiKey(i as unknown as ApiKey & Record<string, unknown>),
+        cursorOf: (i) => String(i.id)
+      })
     },
 
     /** Revoke a key; revoking a revoked key changes nothing and answers its state. */

@@ -1,8 +1,9 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
 import { userKey, userListKeys } from './keys.js'
-import { decodeCursor, encodeCursor } from './cursor.js'
+import { decodeCursor } from './cursor.js'
+import { gsi1Page } from './list-page.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { conflict, notFound } from '../domain/errors.js'
 
@@ -70,25 +71,14 @@ export function createUserRepository (store: Store) {
     /** Accounts by email (GSI1, one Query per page; a role filter may read on to fill the page). */
     async list (opts: { limit: number; cursor?: string; role?: Role }): Promise<{ items: PublicUser[]; nextCursor: string | null }> {
       const start = opts.cursor !== undefined ? decodeCursor(opts.cursor) : undefined
-      let ExclusiveStartKey: Record<string, unknown> | undefined = start !== undefined ? { ...userKey(start), ...userListKeys(start) } : undefined
-      const items: PublicUser[] = []
-      let last: string | undefined
-      do {
-        const res = await doc.send(new QueryCommand({
-          TableName: tableName,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': userListKeys('').GSI1PK },
-          Limit: opts.limit - items.length,
-          ExclusiveStartKey
-        }))
-        for (const i of res.Items ?? []) {
-          last = String(i.email)
-          if (opts.role === undefined || i.role === opts.role) items.push(publicUser(i as User))
-        }
-        ExclusiveStartKey = res.LastEvaluatedKey
-      } while (ExclusiveStartKey !== undefined && items.length < opts.limit)
-      return { items, nextCursor: ExclusiveStartKey !== undefined && last !== undefined ? encodeCursor(last) : null }
+      return await gsi1Page(doc, tableName, {
+        pk: userListKeys('').GSI1PK,
+        limit: opts.limit,
+        startKey: start !== undefined ? { ...userKey(start), ...userListKeys(start) } : undefined,
+        keep: (i) => opts.role === undefined || i.role === opts.role,
+        map: (i) => publicUser(i as unknown as User),
+        cursorOf: (i) => String(i.email)
+      })
     },
 
     /** Accounts created before GET /users existed lack its index keys; added at their next login. */
