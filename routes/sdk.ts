@@ -25,6 +25,9 @@ export interface SdkRoutesOptions {
   heartbeatMs?: number
 }
 
+/** Unsent stream bytes past which a client is taken as no longer reading. */
+const MAX_UNSENT_BYTES = 256 * 1024
+
 const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearerAuth: [] }]
 
 /** onRequest, after authenticate: a non-revoked `server` key of the environment asked for. */
@@ -133,12 +136,18 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
       if (last !== undefined) res.write(sse(last))
       res.end()
     }
+    // A client that stopped reading: its unsent messages would pile up in memory for as long as
+    // the connection lasts; cut it instead (it reconnects and refetches when it reads again).
+    function send (text: string): void {
+      if (res.writableLength > MAX_UNSENT_BYTES) res.destroy()
+      else res.write(text)
+    }
     const unsubscribe = feed.subscribe(env, { etag: current.etag, revision: current.rev.revision }, {
       change (e: ChangeEvent) {
-        res.write(sse({ type: 'refetchEvaluation', etag: e.etag, lastModified: Math.floor(e.changedAt / 1000), revision: e.revision, flags: e.flags }, e.revision))
+        send(sse({ type: 'refetchEvaluation', etag: e.etag, lastModified: Math.floor(e.changedAt / 1000), revision: e.revision, flags: e.flags }, e.revision))
       },
       heartbeat (etag: string) {
-        res.write(sse({ type: 'heartbeat', etag }))
+        send(sse({ type: 'heartbeat', etag }))
         // A key revoked (anywhere) while its stream is open: the stream ends within a heartbeat
         // (plus the key cache's TTL); the reconnect is refused with 401.
         if (credential?.kind === 'apiKey') {
