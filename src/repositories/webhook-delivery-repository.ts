@@ -14,6 +14,9 @@ import { webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webh
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { webhookIdOf, type DeliverableEvent } from '../domain/webhooks.js'
 
+/** The most Query pages one deliveries listing reads (see list). */
+const MAX_LIST_READS = 10
+
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled'
 
 export interface Attempt { at: string; statusCode?: number; error?: string; latencyMs: number }
@@ -110,11 +113,17 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
       return res.Item !== undefined ? toDelivery(res.Item) : undefined
     },
 
-    /** Newest first (event ids are UUIDv7, so the sort key orders by time). */
+    /**
+     * Newest first (event ids are UUIDv7, so the sort key orders by time). With a status filter,
+     * DynamoDB applies Limit before the filter, so a long history could take many reads to fill a
+     * page: one request reads at most MAX_LIST_READS pages and then answers what it found, with the
+     * cursor to go on from (a page may then hold fewer items than `limit`, or none).
+     */
     async list (subscriptionId: string, opts: { limit: number; cursor?: string; status?: DeliveryStatus }): Promise<{ items: Delivery[]; nextCursor: string | null }> {
       const start = opts.cursor !== undefined ? decodeCursor<string>(opts.cursor, (v) => typeof v === 'string' && v.startsWith('DELIVERY#')) : undefined
       const items: Delivery[] = []
       let ExclusiveStartKey: Record<string, unknown> | undefined = start !== undefined ? { PK: webhookDeliveryPartition(subscriptionId), SK: start } : undefined
+      let reads = 0
       do {
         const res = await doc.send(new QueryCommand({
           TableName: tableName,
@@ -127,7 +136,8 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
         }))
         for (const i of res.Items ?? []) items.push(publicDelivery(toDelivery(i)))
         ExclusiveStartKey = res.LastEvaluatedKey
-      } while (ExclusiveStartKey !== undefined && items.length < opts.limit)
+        reads++
+      } while (ExclusiveStartKey !== undefined && items.length < opts.limit && reads < MAX_LIST_READS)
       return { items, nextCursor: ExclusiveStartKey !== undefined ? encodeCursor(String(ExclusiveStartKey.SK)) : null }
     },
 
