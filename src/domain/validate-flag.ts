@@ -10,11 +10,7 @@ import { ROLLOUT_TOTAL } from './model.js'
 import type { FlagDraft } from './flag-input.js'
 import { clauseValueError, isOperator } from './operators.js'
 import { parseIsoDateTime } from './values.js'
-
-export interface FieldError {
-  path: string
-  message: string
-}
+import type { FieldError } from './errors.js'
 
 /** A flag to check: a draft with its type's defaults filled in (withFlagDefaults). */
 export type FlagInput = FlagDraft

@@ -8,7 +8,7 @@
 //   - keyId: 12 hex digits of creation time (ms) + 8 random hex digits, so the GSI1 listing comes
 //     back in creation order and ids stay unguessable enough not to leak the key count;
 //   - random: 32 bytes from the CSPRNG, base64url (43 characters, 256 bits).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
@@ -68,13 +68,6 @@ export function parseSecret (secret: string): { environment: string; keyId: stri
 
 export function isKeyId (id: string): boolean {
   return KEY_ID_PATTERN.test(id)
-}
-
-/** Constant-time comparison of the presented secret's digest with the stored one. */
-export function secretMatches (record: Pick<ApiKeyRecord, 'digest'>, secret: string): boolean {
-  const presented = Buffer.from(digestOf(secret), 'hex')
-  const stored = Buffer.from(record.digest, 'hex')
-  return stored.length === presented.length && timingSafeEqual(stored, presented)
 }
 
 export function publicApiKey (r: ApiKeyRecord | (ApiKey & Record<string, unknown>)): ApiKey {
