@@ -50,7 +50,12 @@ async function seed (dev: Awaited<ReturnType<typeof startDev>>, token: string) {
 
 async function shot (page: Page, name: string, fullPage = false) {
   await page.waitForLoadState('networkidle')
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage })
+  // A whole page is shot through a viewport as tall as the page: a screenshot stitched from a
+  // short viewport would leave the sticky save bar in the middle of the form, over its fields.
+  const viewport = page.viewportSize()
+  if (fullPage && viewport !== null) await page.setViewportSize({ width: viewport.width, height: await page.evaluate(() => document.documentElement.scrollHeight) })
+  await page.screenshot({ path: join(OUT, `${name}.png`) })
+  if (fullPage && viewport !== null) await page.setViewportSize(viewport)
   process.stdout.write(`wrote docs/console/${name}.png\n`)
 }
 
