@@ -4,8 +4,6 @@ import { EvaluateBody, EvaluationResponse } from '../src/schemas/evaluate.js'
 import { problems } from '../src/schemas/common.js'
 import { forbidden, notFound } from '../src/domain/errors.js'
 import type { EvaluationResult } from '../src/domain/model.js'
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
-import { environmentKey, featureKey } from '../src/repositories/keys.js'
 
 export function isEnabled (type: string | undefined, r: EvaluationResult): boolean {
   if (type === 'boolean') return r.value === true
@@ -14,13 +12,11 @@ export function isEnabled (type: string | undefined, r: EvaluationResult): boole
 
 /** Which of the two names is wrong (only on the 404 path: two reads the answer is worth). */
 async function whatIsMissing (fastify: FastifyInstance, feature: string, environment: string) {
-  // Plain reads of the store: the read-only evaluation surface has no write-side repositories.
-  const read = async (Key: Record<string, string>) => (await fastify.store.doc.send(new GetCommand({ TableName: fastify.store.tableName, Key }))).Item
-  const [env, flag] = await Promise.all([read(environmentKey(environment)), read(featureKey(feature))])
-  if (env === undefined) {
+  const [env, flag] = await Promise.all([fastify.definitions.environmentExists(environment), fastify.definitions.featureExists(feature)])
+  if (!env) {
     return notFound(`Environment '${environment}' is not registered (see GET /environments)`, [{ path: '/body/environment', message: 'unknown environment' }])
   }
-  if (flag === undefined) return notFound(`Feature '${feature}' does not exist (see GET /features)`, [{ path: '/body/feature', message: 'unknown feature' }])
+  if (!flag) return notFound(`Feature '${feature}' does not exist (see GET /features)`, [{ path: '/body/feature', message: 'unknown feature' }])
   return notFound(`Feature '${feature}' has no config in '${environment}': add one with PUT /features/${feature}/env/${environment}`, [{ path: '/body/environment', message: `no config of '${feature}' here` }])
 }
 

@@ -3,7 +3,7 @@
 // flag's complete definition in one environment (targeting plus a copy of type, variants and the
 // segments it uses), so a definition is one GetItem and an environment's flags one GSI1 Query.
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { featureEnvKey, envFlagsPartition, environmentKey } from './keys.js'
+import { featureEnvKey, featureKey, envFlagsPartition, environmentKey } from './keys.js'
 import { batchGetAll } from './batch-get.js'
 import type { FlagDefinition } from '../domain/model.js'
 
@@ -62,7 +62,13 @@ export function createDefinitionReader ({ doc, tableName }: { doc: DynamoDBDocum
 
     /** Whether an environment is registered (ENVS registry). */
     async environmentExists (env: string): Promise<boolean> {
-      const res = await doc.send(new GetCommand({ TableName: tableName, Key: environmentKey(env) }))
+      const res = await doc.send(new GetCommand({ TableName: tableName, Key: environmentKey(env), ProjectionExpression: 'PK' }))
+      return res.Item !== undefined
+    },
+
+    /** Whether a flag exists at all, in any environment (its FEATURES item). */
+    async featureExists (name: string): Promise<boolean> {
+      const res = await doc.send(new GetCommand({ TableName: tableName, Key: featureKey(name), ProjectionExpression: 'PK' }))
       return res.Item !== undefined
     }
   }
