@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { EnvName } from '../domain/model.js'
+import { Cursor } from './common.js'
 
 export const ApiKeyKind = Type.Union([Type.Literal('server'), Type.Literal('client')], {
   description: '`client`: evaluation results only (safe in a browser). `server`: may also download the rules of its environment (GET /sdk/v1/flags) for in-process evaluation. Keys created before kinds existed are `client`.'
@@ -40,7 +41,7 @@ export const ApiKeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLen
 
 export const ListApiKeysQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  cursor: Cursor,
   environment: Type.Optional(EnvName)
 })
 export type ListApiKeysQuery = Static<typeof ListApiKeysQuery>
@@ -53,7 +54,7 @@ export const ApiKeyListSchema = Type.Object({
 export const ApiKeyAuditQuery = Type.Object({
   order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: 'asc = oldest first' }),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 2048 }))
+  cursor: Cursor
 })
 
 export const ApiKeyAuditList = Type.Object({

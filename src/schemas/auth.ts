@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { Cursor } from './common.js'
 
 export const Email = Type.String({ format: 'email', maxLength: 254, examples: ['ada@example.com'] })
 
@@ -13,10 +14,12 @@ export const LoginBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024 })
 }, { additionalProperties: false })
 
+export const Role = Type.Union([Type.Literal('ADMIN'), Type.Literal('CLIENT')])
+
 export const UserSchema = Type.Object({
   username: Type.String(),
   email: Type.String(),
-  role: Type.Union([Type.Literal('ADMIN'), Type.Literal('CLIENT')]),
+  role: Role,
   createdAt: Type.String()
 })
 
@@ -26,14 +29,13 @@ export const TokenResponse = Type.Object({
   expires_in: Type.Integer({ description: 'Seconds' })
 })
 
-export const RoleBody = Type.Object({ role: Type.Union([Type.Literal('ADMIN'), Type.Literal('CLIENT')]) }, { additionalProperties: false })
 export const UserParams = Type.Object({ email: Email })
 
-export const Role = Type.Union([Type.Literal('ADMIN'), Type.Literal('CLIENT')])
+export const RoleBody = Type.Object({ role: Role }, { additionalProperties: false })
 
 export const ListUsersQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  cursor: Cursor,
   role: Type.Optional(Role)
 })
 

@@ -10,6 +10,9 @@ export const ProblemSchema = Type.Object({
   errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() })))
 }, { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' })
 
+/** The opaque `cursor` query parameter of every paginated list (nextCursor of the previous page). */
+export const Cursor = Type.Optional(Type.String({ maxLength: 2048 }))
+
 export function problem (description: string): TSchema {
   return { ...Type.Ref('Problem'), description } as unknown as TSchema
 }

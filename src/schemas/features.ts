@@ -3,6 +3,7 @@ import {
   EnvName, FlagName, FlagType, Variant, Serve, Target, Rule, Prerequisite, ScheduledChange,
   VARIANT_KEY_PATTERN, ENV_NAME_PATTERN
 } from '../domain/model.js'
+import { Cursor } from './common.js'
 
 export const EnvConfigBody = Type.Object({
   enabled: Type.Boolean(),
@@ -50,7 +51,6 @@ const featureFields = {
   version: Type.Integer()
 }
 
-export const FeatureSummarySchema = Type.Object(featureFields)
 export const FeatureSchema = Type.Object({
   ...featureFields,
   environments: Type.Record(Type.String(), Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, description: 'Targeting, version, updatedAt/By and enableAt of the flag in that environment' }))
@@ -61,7 +61,7 @@ export const FeatureEnvParams = Type.Object({ flag: FlagName, env: EnvName })
 
 export const ListFeaturesQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  cursor: Cursor,
   prefix: Type.Optional(Type.String({ maxLength: 64, description: 'Only names starting with this' })),
   include: Type.Optional(Type.Literal('environments', { description: 'Also return each flag\'s environment configs, as GET /features/{flag} does (one page, one request, e.g. for a list of per-environment switches)' }))
 })

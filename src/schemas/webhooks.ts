@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { EnvName, FlagName } from '../domain/model.js'
 import { AUDIT_ACTIONS } from '../domain/audit.js'
+import { Cursor } from './common.js'
 
 const Action = Type.Union(AUDIT_ACTIONS.map((a) => Type.Literal(a)))
 const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('cancelled')])
@@ -85,7 +86,7 @@ export const DeliverySchema = Type.Object({
 export const DeliveriesQuery = Type.Object({
   status: Type.Optional(DeliveryStatus),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 2048 }))
+  cursor: Cursor
 })
 
 export const DeliveryListSchema = Type.Object({ items: Type.Array(DeliverySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })
@@ -93,5 +94,5 @@ export const DeliveryListSchema = Type.Object({ items: Type.Array(DeliverySchema
 export const WebhookAuditQuery = Type.Object({
   order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc' }),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 2048 }))
+  cursor: Cursor
 })
