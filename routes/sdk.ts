@@ -13,6 +13,7 @@ import { EventStreamSchema, NotModified, SyncDocumentSchema, SyncQuery } from '.
 import { chooseEncoding, createSnapshotService, etagMatches } from '../src/sync/snapshots.js'
 import { createChangeFeed, type ChangeEvent } from '../src/sync/change-feed.js'
 import { presentedCredential } from '../plugins/auth.js'
+import { envOfRevisionKey } from '../src/repositories/keys.js'
 
 export interface SdkRoutesOptions {
   /** Serve GET /stream (the long-running server; not the Lambda surfaces). Default false. */
@@ -58,7 +59,10 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
   })
 
   fastify.store.onCommitted(function forgetRevisions ({ keys }) {
-    for (const k of keys) if (k.PK.startsWith('ENVREV#')) snapshots.forget(k.PK.slice('ENVREV#'.length))
+    for (const k of keys) {
+      const env = envOfRevisionKey(k)
+      if (env !== undefined) snapshots.forget(env)
+    }
   })
 
   fastify.get('/flags', {

@@ -21,6 +21,9 @@ export const scheduleKey = (at: string, flag: string, env: string, id: string) =
   ({ PK: 'SCHEDULE', SK: `AT#${at}#${flag}#${env}#${id}` })
 /** One per environment: bumped in the transaction of every change to one of its flag configs. */
 export const envRevisionKey = (env: string) => ({ PK: `ENVREV#${env}`, SK: 'REVISION' })
+/** The environment whose revision item this key is, or undefined for any other item. */
+export const envOfRevisionKey = (key: { PK: string }): string | undefined =>
+  key.PK.startsWith('ENVREV#') ? key.PK.slice('ENVREV#'.length) : undefined
 export const webhookKey = (id: string) => ({ PK: 'WEBHOOKS', SK: `WEBHOOK#${id}` })
 export const webhooksPartition = 'WEBHOOKS'
 export const webhookDeliveryPartition = (subscriptionId: string) => `WEBHOOK#${subscriptionId}`

@@ -5,6 +5,7 @@
 // A provisional ETag that settles (src/sync/snapshots.ts) is announced the same way.
 // Timers run only while someone is subscribed, and never keep the process alive.
 import type { EnvRevision } from '../repositories/env-revision.js'
+import { envOfRevisionKey } from '../repositories/keys.js'
 
 export interface ChangeEvent {
   etag: string
@@ -73,10 +74,8 @@ export function createChangeFeed (opts: ChangeFeedOptions) {
 
   opts.onCommit(function notifyCommitted (keys) {
     for (const k of keys) {
-      if (k.PK.startsWith('ENVREV#')) {
-        const env = k.PK.slice('ENVREV#'.length)
-        if (watched.has(env)) void check(env)
-      }
+      const env = envOfRevisionKey(k)
+      if (env !== undefined && watched.has(env)) void check(env)
     }
   })
 
