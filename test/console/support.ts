@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { eventually, type Teardown } from '../helper.js'
+import { serverEnv } from '../reliability/support.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const CHROMIUM = '/usr/bin/chromium'
@@ -23,16 +24,7 @@ export async function startDev (t: Teardown): Promise<Dev> {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-      BCRYPT_ROUNDS: '4',
-      LOG_LEVEL: 'warn'
-    }
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...serverEnv(dataDir, ADMIN) }
   })
   let out = ''
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d })

@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventually } from '../helper.js'
-import { startChild, waitForOutput } from '../reliability/support.js'
+import { serverEnv, startChild, waitForOutput } from '../reliability/support.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }
 const USER = { username: 'dev', email: 'dev@example.com', password: 'another long passphrase 7' }
@@ -14,16 +14,7 @@ const USER = { username: 'dev', email: 'dev@example.com', password: 'another lon
 interface Running { child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }
 
 async function startServer (t: Test, dataDir: string): Promise<Running> {
-  // Only what the service needs: no endpoint variables leak in from the test runner's environment.
-  const env: Record<string, string> = {
-    PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    BCRYPT_ROUNDS: '4',
-    LOG_LEVEL: 'warn'
-  }
-  const server = startChild(t, 'src/server.ts', env)
+  const server = startChild(t, 'src/server.ts', serverEnv(dataDir, ADMIN))
   const url = await waitForOutput(server, /Switchyard is listening on (http:\/\/\S+)/)
   return { child: server.child, url, output: server.output, exited: server.exited }
 }

@@ -1,7 +1,7 @@
 // Real OpenFeature clients against the dev server as a real process (real HTTP): the Node server
 // SDK with the OFREP provider, and the web SDK with the OFREP web provider (it runs under Node).
 import t, { type Test } from 'tap'
-import { startChild, waitForOutput } from '../reliability/support.js'
+import { serverEnv, startChild, waitForOutput } from '../reliability/support.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,17 +18,7 @@ const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable pa
 async function startServer (t: Test): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'switchyard-openfeature-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  // Only what the service needs: no endpoint variables leak in from the test runner's environment.
-  const env: Record<string, string> = {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: dataDir,
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    BCRYPT_ROUNDS: '4',
-    LOG_LEVEL: 'warn'
-  }
-  const server = startChild(t, 'src/server.ts', env)
+  const server = startChild(t, 'src/server.ts', serverEnv(dataDir, ADMIN, { HOST: '127.0.0.1' }))
   return await waitForOutput(server, /Switchyard is listening on (http:\/\/\S+)/, 90_000)
 }
 

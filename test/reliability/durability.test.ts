@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDocumentClient } from '../../src/aws.js'
-import { kill9, scanAll, seededRandom, seedFrom, startChild, waitForOutput, type Child } from './support.js'
+import { kill9, scanAll, seededRandom, seedFrom, serverEnv, startChild, waitForOutput, type Child } from './support.js'
 import { eventually } from '../eventually.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }
@@ -31,7 +31,7 @@ t.test('acknowledged writes survive SIGKILL; transactions are whole', async (t) 
   const counts = { acknowledged: 0, failed: 0, kills: 0, inFlightAtKill: 0 }
 
   async function start (t: Test): Promise<{ child: Child; url: string; token: string }> {
-    const child = startChild(t, 'src/server.ts', { PORT: '0', DATA_DIR: dataDir, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, BCRYPT_ROUNDS: '4', LOG_LEVEL: 'warn' })
+    const child = startChild(t, 'src/server.ts', serverEnv(dataDir, ADMIN))
     const url = await waitForOutput(child, /Switchyard is listening on (http:\/\/\S+)/)
     const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
     if (login.status !== 200) throw new Error(`login: ${login.status}`)

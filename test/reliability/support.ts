@@ -78,6 +78,15 @@ export async function scanAll (doc: DynamoDBDocumentClient, tableName: string): 
   return items
 }
 
+/**
+ * The environment of a local server (`src/server.ts` or `npm run dev`) under test: only what the
+ * service needs, so no endpoint variable leaks in from the test runner's environment. Port 0, the
+ * caller's temporary DATA_DIR, a first admin, cheap bcrypt. PATH and HOME are the spawner's business.
+ */
+export function serverEnv (dataDir: string, admin: { email: string, password: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return { PORT: '0', DATA_DIR: dataDir, ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, BCRYPT_ROUNDS: '4', LOG_LEVEL: 'warn', ...extra }
+}
+
 export interface Child { child: ChildProcess; output: () => string; exited: Promise<number | null>; alive: () => boolean }
 
 /** Start `node --import tsx <script>` from the repository root; killed (SIGKILL) on teardown. */
