@@ -6,7 +6,7 @@
 // the scheduler, a deletion. No writer can forget it, and the sync endpoint's ETag check is one
 // GetItem that sees changes made by any process.
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { envRevisionKey } from './keys.js'
+import { envRevisionKey, parseFeatureEnvKey } from './keys.js'
 
 export interface EnvRevision {
   environment: string
@@ -32,9 +32,9 @@ interface UpdateItem {
 export function touchedEnvironments (keys: Iterable<{ PK: string; SK: string }>): Map<string, string[]> {
   const out = new Map<string, string[]>()
   for (const k of keys) {
-    if (!k.PK.startsWith('ENVIRONMENT#') || !k.SK.startsWith('ENV#')) continue
-    const env = k.SK.slice('ENV#'.length)
-    const flag = k.PK.slice('ENVIRONMENT#'.length)
+    const parsed = parseFeatureEnvKey(k)
+    if (parsed === undefined) continue
+    const { flag, env } = parsed
     const flags = out.get(env) ?? []
     if (!flags.includes(flag)) flags.push(flag)
     out.set(env, flags)

@@ -3,6 +3,11 @@
 export const featureKey = (name: string) => ({ PK: 'FEATURES', SK: `FEATURE#${name}` })
 export const featureEnvKey = (name: string, env: string) => ({ PK: `ENVIRONMENT#${name}`, SK: `ENV#${env}` })
 export const featureEnvPartition = (name: string) => `ENVIRONMENT#${name}`
+/** The flag and environment of a featureEnvKey, or undefined for any other key. */
+export function parseFeatureEnvKey (k: { PK: string; SK: string }): { flag: string; env: string } | undefined {
+  if (!k.PK.startsWith('ENVIRONMENT#') || !k.SK.startsWith('ENV#')) return undefined
+  return { flag: k.PK.slice('ENVIRONMENT#'.length), env: k.SK.slice('ENV#'.length) }
+}
 export const featureEnvIndexKeys = (name: string, env: string) => ({ GSI1PK: `ENVFLAGS#${env}`, GSI1SK: `FEATURE#${name}` })
 export const envFlagsPartition = (env: string) => `ENVFLAGS#${env}`
 export const auditPartition = (subject: string) => `AUDIT#${subject}`
@@ -17,8 +22,11 @@ export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'KEY' 
 export const apiKeyListKeys = (keyId: string) => ({ GSI1PK: 'APIKEYS', GSI1SK: `KEY#${keyId}` })
 export const segmentKey = (key: string) => ({ PK: 'SEGMENTS', SK: `SEGMENT#${key}` })
 export const segmentRefKey = (segment: string, flag: string, env: string) => ({ PK: `SEGMENT#${segment}`, SK: `REF#${flag}#${env}` })
+export const schedulePartition = 'SCHEDULE'
 export const scheduleKey = (at: string, flag: string, env: string, id: string) =>
-  ({ PK: 'SCHEDULE', SK: `AT#${at}#${flag}#${env}#${id}` })
+  ({ PK: schedulePartition, SK: `AT#${at}#${flag}#${env}#${id}` })
+/** Upper bound (inclusive) of the `AT#{iso}#…` sort keys due by `at` (epoch ms): schedule and webhook GSI1. */
+export const dueBy = (at: number) => `AT#${new Date(at).toISOString()}#\uffff`
 /** One per environment: bumped in the transaction of every change to one of its flag configs. */
 export const envRevisionKey = (env: string) => ({ PK: `ENVREV#${env}`, SK: 'REVISION' })
 /** The environment whose revision item this key is, or undefined for any other item. */

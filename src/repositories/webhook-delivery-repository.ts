@@ -10,7 +10,7 @@
 // a GSI1 entry ordered by its next attempt, which the sweeper queries to wake up what is due.
 import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webhookDuePartition } from './keys.js'
+import { dueBy, webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webhookDuePartition } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { webhookIdOf, type DeliverableEvent } from '../domain/webhooks.js'
 
@@ -240,7 +240,7 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
           TableName: tableName,
           IndexName: 'GSI1',
           KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK <= :until',
-          ExpressionAttributeValues: { ':pk': webhookDuePartition, ':until': `AT#${new Date(at).toISOString()}#\uffff` },
+          ExpressionAttributeValues: { ':pk': webhookDuePartition, ':until': dueBy(at) },
           Limit: limit - out.length,
           ExclusiveStartKey
         }))

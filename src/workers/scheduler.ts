@@ -9,6 +9,7 @@ import { SCHEDULER_ACTOR } from '../domain/audit.js'
 import type { FeatureRepository } from '../repositories/feature-repository.js'
 import type { Store } from '../repositories/store.js'
 import { queryAll } from '../repositories/query-all.js'
+import { dueBy, schedulePartition } from '../repositories/keys.js'
 
 export interface SchedulerLogger { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
 
@@ -19,7 +20,7 @@ export function createScheduler (deps: { store: Store; features: FeatureReposito
     const entries = await queryAll(store.doc, {
       TableName: store.tableName,
       KeyConditionExpression: 'PK = :pk AND SK <= :until',
-      ExpressionAttributeValues: { ':pk': 'SCHEDULE', ':until': `AT#${new Date(now).toISOString()}#\uffff` },
+      ExpressionAttributeValues: { ':pk': schedulePartition, ':until': dueBy(now) },
       ConsistentRead: true
     })
     const due = new Map<string, { flag: string; env: string }>()
