@@ -109,11 +109,12 @@ export function createStore ({ doc, tableName, now, ids, log = consoleLogger, sw
 
   async function commit (ops: WriteOp[], events: AuditEvent[]): Promise<void> {
     const createdAt = now()
-    const touched = touchedEnvironments(ops.filter((o) => o.item.ConditionCheck === undefined).map((o) => keyOf(o.item)).filter((k): k is { PK: string; SK: string } => k !== undefined))
+    const touched = touchedEnvironments(ops.filter((o) => o.item.ConditionCheck === undefined).map((o) => keyOf(o.item)).filter((k): k is ItemKey => k !== undefined))
+    // The environment revision items (env-revision.ts), in the same transaction as the change.
+    const revisions = revisionUpdates(tableName, touched, createdAt)
     const items: TransactItem[] = [
       ...ops.map((o) => o.item),
-      // The environment revision items (env-revision.ts), in the same transaction as the change.
-      ...revisionUpdates(tableName, touched, createdAt),
+      ...revisions,
       ...events.map((e) => ({
         Put: { TableName: tableName, Item: outboxItem(e, createdAt, sweepAgeMs), ConditionExpression: 'attribute_not_exists(PK)' }
       }))
@@ -142,7 +143,7 @@ export function createStore ({ doc, tableName, now, ids, log = consoleLogger, sw
       }
       throw err
     }
-    const revisionKeys = revisionUpdates(tableName, touched, createdAt).map((u) => u.Update.Key as unknown as ItemKey)
+    const revisionKeys = revisions.map((u) => u.Update.Key as unknown as ItemKey)
     await tell({ keys: [...ops.map((o) => keyOf(o.item)).filter((k): k is ItemKey => k !== undefined), ...revisionKeys], events })
   }
 
