@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
-import { apiKeyKey, apiKeyListKeys, environmentKey } from './keys.js'
+import { apiKeyKey, apiKeyListKeys, environmentKey, apiKeysIndexPartition } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, notFound } from '../domain/errors.js'
 import { decodeCursor } from './cursor.js'
@@ -146,7 +146,7 @@ export function createApiKeyRepository (store: Store, opts: ApiKeyRepositoryOpti
       const start = opts.cursor !== undefined ? decodeCursor(opts.cursor, (v) => typeof v === 'string' && isKeyId(v)) : undefined
       // A filter on environment can leave a page short; gsi1Page reads on until it is full or done.
       return await gsi1Page(doc, tableName, {
-        pk: 'APIKEYS',
+        pk: apiKeysIndexPartition,
         limit: opts.limit,
         startKey: start !== undefined ? { ...apiKeyKey(start), ...apiKeyListKeys(start) } : undefined,
         keep: (i) => opts.environment === undefined || i.environment === opts.environment,

@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { AuditEvent } from '../domain/audit.js'
-import { auditKey, auditPartition, outboxKey } from './keys.js'
+import { auditKey, auditPartition, outboxKey, outboxPartition } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { countAll } from './query-all.js'
 
@@ -71,7 +71,7 @@ export function createAuditRepository ({ doc, tableName, retentionDays = 0 }: { 
           TableName: tableName,
           KeyConditionExpression: 'PK = :pk',
           FilterExpression: 'sendAfter <= :due',
-          ExpressionAttributeValues: { ':pk': 'OUTBOX', ':due': dueBy },
+          ExpressionAttributeValues: { ':pk': outboxPartition, ':due': dueBy },
           ConsistentRead: true,
           ExclusiveStartKey
         }))
@@ -97,7 +97,7 @@ export function createAuditRepository ({ doc, tableName, retentionDays = 0 }: { 
     },
 
     async countOutbox (): Promise<number> {
-      return await countAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'OUTBOX' }, ConsistentRead: true })
+      return await countAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': outboxPartition }, ConsistentRead: true })
     },
 
     async deleteOutbox (eventId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
-import { environmentKey } from './keys.js'
+import { environmentKey, environmentsPartition } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { conflict } from '../domain/errors.js'
 import { queryAll } from './query-all.js'
@@ -13,7 +13,7 @@ export function createEnvironmentRepository (store: Store) {
   const { doc, tableName, now, ids } = store
   return {
     async list (): Promise<Environment[]> {
-      const items = await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'ENVS' }, ConsistentRead: true })
+      const items = await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': environmentsPartition }, ConsistentRead: true })
       return items.map((i) => ({ name: i.name as string, description: (i.description as string | undefined) ?? '', createdAt: i.createdAt as string, createdBy: i.createdBy as string }))
     },
 

@@ -4,7 +4,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta, WriteOp } from './store.js'
 import { TransactionConflict } from './store.js'
-import { featureKey, featureEnvKey, featureEnvPartition } from './keys.js'
+import { featureKey, featureEnvKey, featureEnvPartition, featuresPartition } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, type FieldError } from '../domain/errors.js'
 import type { EnvTargeting, FlagType, SegmentDefinition, Variant } from '../domain/model.js'
@@ -181,7 +181,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
       const res = await doc.send(new QueryCommand({
         TableName: tableName,
         KeyConditionExpression: opts.prefix !== undefined ? 'PK = :pk AND begins_with(SK, :prefix)' : 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': 'FEATURES', ...(opts.prefix !== undefined ? { ':prefix': `FEATURE#${opts.prefix}` } : {}) },
+        ExpressionAttributeValues: { ':pk': featuresPartition, ...(opts.prefix !== undefined ? { ':prefix': `FEATURE#${opts.prefix}` } : {}) },
         Limit: opts.limit,
         ExclusiveStartKey: start !== undefined ? featureKey(start) : undefined
       }))

@@ -1,6 +1,7 @@
 // Every key of the single table is built here, so the access patterns read in one place.
 
-export const featureKey = (name: string) => ({ PK: 'FEATURES', SK: `FEATURE#${name}` })
+export const featuresPartition = 'FEATURES'
+export const featureKey = (name: string) => ({ PK: featuresPartition, SK: `FEATURE#${name}` })
 export const featureEnvKey = (name: string, env: string) => ({ PK: `ENVIRONMENT#${name}`, SK: `ENV#${env}` })
 export const featureEnvPartition = (name: string) => `ENVIRONMENT#${name}`
 /** The flag and environment of a featureEnvKey, or undefined for any other key. */
@@ -15,12 +16,17 @@ export const auditKey = (subject: string, timestamp: string, eventId: string) =>
   ({ PK: auditPartition(subject), SK: `LOGS#${timestamp}#${eventId}` })
 export const userKey = (email: string) => ({ PK: `USER#${email}`, SK: 'PROFILE' })
 /** GSI1 keys of a user item: GET /users lists accounts by email with one Query. */
-export const userListKeys = (email: string) => ({ GSI1PK: 'USERS', GSI1SK: `USER#${email}` })
-export const outboxKey = (eventId: string) => ({ PK: 'OUTBOX', SK: `EVENT#${eventId}` })
-export const environmentKey = (env: string) => ({ PK: 'ENVS', SK: `ENV#${env}` })
+export const usersIndexPartition = 'USERS'
+export const userListKeys = (email: string) => ({ GSI1PK: usersIndexPartition, GSI1SK: `USER#${email}` })
+export const outboxPartition = 'OUTBOX'
+export const outboxKey = (eventId: string) => ({ PK: outboxPartition, SK: `EVENT#${eventId}` })
+export const environmentsPartition = 'ENVS'
+export const environmentKey = (env: string) => ({ PK: environmentsPartition, SK: `ENV#${env}` })
 export const apiKeyKey = (keyId: string) => ({ PK: `APIKEY#${keyId}`, SK: 'KEY' })
-export const apiKeyListKeys = (keyId: string) => ({ GSI1PK: 'APIKEYS', GSI1SK: `KEY#${keyId}` })
-export const segmentKey = (key: string) => ({ PK: 'SEGMENTS', SK: `SEGMENT#${key}` })
+export const apiKeysIndexPartition = 'APIKEYS'
+export const apiKeyListKeys = (keyId: string) => ({ GSI1PK: apiKeysIndexPartition, GSI1SK: `KEY#${keyId}` })
+export const segmentsPartition = 'SEGMENTS'
+export const segmentKey = (key: string) => ({ PK: segmentsPartition, SK: `SEGMENT#${key}` })
 export const segmentRefKey = (segment: string, flag: string, env: string) => ({ PK: `SEGMENT#${segment}`, SK: `REF#${flag}#${env}` })
 export const schedulePartition = 'SCHEDULE'
 export const scheduleKey = (at: string, flag: string, env: string, id: string) =>

@@ -4,7 +4,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { batchGetAll } from './batch-get.js'
 import type { Store, WriteMeta, WriteOp } from './store.js'
-import { segmentKey, segmentRefKey, featureEnvKey } from './keys.js'
+import { segmentKey, segmentRefKey, featureEnvKey, segmentsPartition } from './keys.js'
 import { buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed } from '../domain/errors.js'
 import type { SegmentDefinition } from '../domain/model.js'
@@ -76,7 +76,7 @@ export function createSegmentRepository (store: Store) {
     },
 
     async list (): Promise<Segment[]> {
-      return (await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': 'SEGMENTS' } })).map(toSegment)
+      return (await queryAll(doc, { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': segmentsPartition } })).map(toSegment)
     },
 
     usage: refs,

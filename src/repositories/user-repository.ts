@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
-import { userKey, userListKeys } from './keys.js'
+import { userKey, userListKeys, usersIndexPartition } from './keys.js'
 import { decodeCursor } from './cursor.js'
 import { gsi1Page } from './list-page.js'
 import { buildAuditEvent } from '../domain/audit.js'
@@ -72,7 +72,7 @@ export function createUserRepository (store: Store) {
     async list (opts: { limit: number; cursor?: string; role?: Role }): Promise<{ items: PublicUser[]; nextCursor: string | null }> {
       const start = opts.cursor !== undefined ? decodeCursor(opts.cursor) : undefined
       return await gsi1Page(doc, tableName, {
-        pk: userListKeys('').GSI1PK,
+        pk: usersIndexPartition,
         limit: opts.limit,
         startKey: start !== undefined ? { ...userKey(start), ...userListKeys(start) } : undefined,
         keep: (i) => opts.role === undefined || i.role === opts.role,
