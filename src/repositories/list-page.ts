@@ -4,10 +4,14 @@ import { encodeCursor } from './cursor.js'
 
 type Item = Record<string, unknown>
 
+/** The most Query pages one listing request reads (a filter that keeps few items must not read a whole partition). */
+export const MAX_PAGE_READS = 10
+
 /**
  * Items of GSI1 partition `pk` after `startKey`, in index order, keeping those `keep` accepts. A
- * filter can leave a DynamoDB page short, so it reads on until `limit` items are kept or the
- * partition ends. The next cursor is `cursorOf` the last item read (kept or not).
+ * filter can leave a DynamoDB page short, so it reads on until `limit` items are kept, the
+ * partition ends or MAX_PAGE_READS pages were read (the answer may then hold fewer than `limit`
+ * items, or none, with a cursor). The next cursor is `cursorOf` the last item read (kept or not).
  */
 export async function gsi1Page<T> (doc: DynamoDBDocumentClient, tableName: string, q: {
   pk: string
@@ -20,6 +24,7 @@ export async function gsi1Page<T> (doc: DynamoDBDocumentClient, tableName: strin
   const items: T[] = []
   let ExclusiveStartKey = q.startKey
   let last: string | undefined
+  let reads = 0
   do {
     const res = await doc.send(new QueryCommand({
       TableName: tableName,
@@ -34,6 +39,7 @@ export async function gsi1Page<T> (doc: DynamoDBDocumentClient, tableName: strin
       if (q.keep(i)) items.push(q.map(i))
     }
     ExclusiveStartKey = res.LastEvaluatedKey
-  } while (ExclusiveStartKey !== undefined && items.length < q.limit)
+    reads++
+  } while (ExclusiveStartKey !== undefined && items.length < q.limit && reads < MAX_PAGE_READS)
   return { items, nextCursor: ExclusiveStartKey !== undefined && last !== undefined ? encodeCursor(last) : null }
 }

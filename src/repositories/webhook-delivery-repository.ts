@@ -12,10 +12,8 @@ import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { dueBy, webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webhookDuePartition } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { MAX_PAGE_READS } from './list-page.js'
 import { webhookIdOf, type DeliverableEvent } from '../domain/webhooks.js'
-
-/** The most Query pages one deliveries listing reads (see list). */
-const MAX_LIST_READS = 10
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled'
 
@@ -116,7 +114,7 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
     /**
      * Newest first (event ids are UUIDv7, so the sort key orders by time). With a status filter,
      * DynamoDB applies Limit before the filter, so a long history could take many reads to fill a
-     * page: one request reads at most MAX_LIST_READS pages and then answers what it found, with the
+     * page: one request reads at most MAX_PAGE_READS pages and then answers what it found, with the
      * cursor to go on from (a page may then hold fewer items than `limit`, or none).
      */
     async list (subscriptionId: string, opts: { limit: number; cursor?: string; status?: DeliveryStatus }): Promise<{ items: Delivery[]; nextCursor: string | null }> {
@@ -137,7 +135,7 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
         for (const i of res.Items ?? []) items.push(publicDelivery(toDelivery(i)))
         ExclusiveStartKey = res.LastEvaluatedKey
         reads++
-      } while (ExclusiveStartKey !== undefined && items.length < opts.limit && reads < MAX_LIST_READS)
+      } while (ExclusiveStartKey !== undefined && items.length < opts.limit && reads < MAX_PAGE_READS)
       return { items, nextCursor: ExclusiveStartKey !== undefined ? encodeCursor(String(ExclusiveStartKey.SK)) : null }
     },
 
