@@ -85,43 +85,55 @@ function isObject (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** The envelope of a sync document: refused when it is not format 1 rather than misread. */
+export function checkEnvelope (formatVersion: unknown, environment: unknown): asserts environment is string {
+  if (formatVersion !== SYNC_FORMAT_VERSION) throw new SyncFormatError(`unsupported sync formatVersion ${String(formatVersion)} (this provider reads ${SYNC_FORMAT_VERSION})`)
+  if (typeof environment !== 'string') throw new SyncFormatError('sync document lacks its environment')
+}
+
 /**
- * The engine's definitions of a sync document, by flag key. Checks the envelope and the shape
- * the engine relies on (it trusts the server's write validation for the rest); a document of
- * another formatVersion is refused rather than misread.
+ * The engine's definition of one flag of a sync document (`raw`, parsed), with the document's
+ * shared segments. Checks the shape the engine relies on (it trusts the server's write
+ * validation for the rest).
  */
+export function definitionOf (raw: unknown, environment: string, shared: Record<string, SegmentDefinition>): FlagDefinition {
+  if (!isObject(raw) || typeof raw.key !== 'string' || !Array.isArray(raw.variants) || !Array.isArray(raw.rules) || !Array.isArray(raw.segments)) {
+    throw new SyncFormatError('sync document holds a malformed flag')
+  }
+  const f = raw as unknown as SyncFlag
+  const segments: Record<string, SegmentDefinition> = {}
+  for (const k of f.segments) {
+    const seg = f.segmentOverrides?.[k] ?? shared[k]
+    if (seg !== undefined) segments[k] = seg
+  }
+  // One literal, fields in the order the server's toDefinition uses (same hidden class).
+  return {
+    enabled: f.enabled,
+    offVariant: f.offVariant,
+    defaultServe: f.defaultServe,
+    targets: f.targets ?? [],
+    rules: f.rules ?? [],
+    prerequisites: f.prerequisites ?? [],
+    schedule: f.schedule ?? [],
+    flag: f.key,
+    environment,
+    type: f.type,
+    variants: f.variants,
+    segments,
+    version: f.version
+  }
+}
+
+/** The engine's definitions of a whole (parsed) sync document, by flag key. */
 export function definitionsOf (doc: unknown): Map<string, FlagDefinition> {
   if (!isObject(doc)) throw new SyncFormatError('sync document is not a JSON object')
-  if (doc.formatVersion !== SYNC_FORMAT_VERSION) throw new SyncFormatError(`unsupported sync formatVersion ${String(doc.formatVersion)} (this provider reads ${SYNC_FORMAT_VERSION})`)
-  if (typeof doc.environment !== 'string' || !Array.isArray(doc.flags) || !isObject(doc.segments)) throw new SyncFormatError('sync document lacks environment, flags or segments')
+  checkEnvelope(doc.formatVersion, doc.environment)
+  if (!Array.isArray(doc.flags) || !isObject(doc.segments)) throw new SyncFormatError('sync document lacks flags or segments')
   const shared = doc.segments as Record<string, SegmentDefinition>
   const out = new Map<string, FlagDefinition>()
   for (const raw of doc.flags as unknown[]) {
-    if (!isObject(raw) || typeof raw.key !== 'string' || !Array.isArray(raw.variants) || !Array.isArray(raw.rules) || !Array.isArray(raw.segments)) {
-      throw new SyncFormatError('sync document holds a malformed flag')
-    }
-    const f = raw as unknown as SyncFlag
-    const segments: Record<string, SegmentDefinition> = {}
-    for (const k of f.segments) {
-      const seg = f.segmentOverrides?.[k] ?? shared[k]
-      if (seg !== undefined) segments[k] = seg
-    }
-    // One literal, fields in the order the server's toDefinition uses (same hidden class).
-    out.set(f.key, {
-      enabled: f.enabled,
-      offVariant: f.offVariant,
-      defaultServe: f.defaultServe,
-      targets: f.targets ?? [],
-      rules: f.rules ?? [],
-      prerequisites: f.prerequisites ?? [],
-      schedule: f.schedule ?? [],
-      flag: f.key,
-      environment: doc.environment,
-      type: f.type,
-      variants: f.variants,
-      segments,
-      version: f.version
-    })
+    const def = definitionOf(raw, doc.environment, shared)
+    out.set(def.flag, def)
   }
   return out
 }

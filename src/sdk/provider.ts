@@ -12,16 +12,16 @@
 // The last good snapshot keeps serving when the service is unreachable (PROVIDER_STALE) or
 // refuses the key (PROVIDER_ERROR); READY again once a sync succeeds. With `snapshotFile`, a
 // provider whose service is down at start serves the file's rules.
-import { createHash } from 'node:crypto'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import {
   ErrorCode, OpenFeatureEventEmitter, ProviderEvents,
   type EvaluationContext, type JsonValue, type Provider, type ResolutionDetails
 } from '@openfeature/server-sdk'
 import { evaluate } from '../domain/evaluate.js'
-import type { EvaluationResult, FlagDefinition } from '../domain/model.js'
-import { definitionsOf } from './format.js'
-import { createSyncClient, type SyncClient, type SyncResult, type Timers } from './sync-client.js'
+import type { EvaluationResult } from '../domain/model.js'
+import { topLevelMembers } from './json-spans.js'
+import { Snapshot } from './snapshot.js'
+import { createSyncClient, httpGet, type HttpGet, type SyncClient, type SyncResult, type Timers } from './sync-client.js'
 
 export interface SwitchyardProviderOptions {
   /** Where the Switchyard API is, e.g. https://flags.example.com */
@@ -42,17 +42,9 @@ export interface SwitchyardProviderOptions {
   requestTimeoutMs?: number
   /** Seams (tests, benchmarks). */
   now?: () => number
-  fetch?: typeof fetch
+  get?: HttpGet
   timers?: Timers
   random?: () => number
-}
-
-interface Snapshot {
-  etag: string
-  environment: string
-  defs: Map<string, FlagDefinition>
-  /** Per flag, a digest of its rules as sent (with its segments): what CONFIGURATION_CHANGED compares. */
-  fingerprints: Map<string, string>
 }
 
 const NODE_TIMERS: Timers = {
@@ -67,12 +59,6 @@ const ERROR_CODES: Record<string, ErrorCode> = {
   PARSE_ERROR: ErrorCode.PARSE_ERROR,
   TYPE_MISMATCH: ErrorCode.TYPE_MISMATCH,
   GENERAL: ErrorCode.GENERAL
-}
-
-function fingerprints (document: unknown): Map<string, string> {
-  const doc = document as { flags: Array<{ key: string; segments: string[]; segmentOverrides?: Record<string, unknown> }>; segments: Record<string, unknown> }
-  // A digest, not the text: at 10 000 flags the text would keep another copy of the whole document alive.
-  return new Map(doc.flags.map((f) => [f.key, createHash('sha1').update(JSON.stringify(f)).update(JSON.stringify(f.segments.map((k) => f.segmentOverrides?.[k] ?? doc.segments[k]))).digest('base64')]))
 }
 
 export class SwitchyardProvider implements Provider {
@@ -106,13 +92,13 @@ export class SwitchyardProvider implements Provider {
     this.now = options.now ?? Date.now
     this.timers = options.timers ?? NODE_TIMERS
     this.random = options.random ?? Math.random
-    this.client = createSyncClient({ baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: options.fetch ?? fetch, timers: this.timers, requestTimeoutMs: options.requestTimeoutMs ?? 5_000 })
+    this.client = createSyncClient({ baseUrl: options.baseUrl, apiKey: options.apiKey, get: options.get ?? httpGet, timers: this.timers, requestTimeoutMs: options.requestTimeoutMs ?? 5_000 })
   }
 
   /** The current snapshot's ETag and flag count (undefined before the first sync). */
   get state (): { etag: string; environment: string; flags: number; syncedAt: number } | undefined {
     const s = this.snapshot
-    return s === undefined ? undefined : { etag: s.etag, environment: s.environment, flags: s.defs.size, syncedAt: this.syncedAt }
+    return s === undefined ? undefined : { etag: s.etag, environment: s.environment, flags: s.size, syncedAt: this.syncedAt }
   }
 
   async initialize (): Promise<void> {
@@ -135,11 +121,11 @@ export class SwitchyardProvider implements Provider {
   evaluate (flagKey: string, context: EvaluationContext): EvaluationResult {
     const snap = this.snapshot
     if (this.opts.mode === 'frozen') this.refreshIfOld()
-    const def = snap?.defs.get(flagKey)
+    const def = snap?.flag(flagKey)
     if (snap === undefined || def === undefined) {
       return { value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `Flag '${flagKey}' has no config in '${snap?.environment ?? '?'}'` }
     }
-    return evaluate(def, context as Record<string, unknown>, { now: this.now(), prerequisite: (k) => snap.defs.get(k) })
+    return evaluate(def, context as Record<string, unknown>, { now: this.now(), prerequisite: (k) => snap.flag(k) })
   }
 
   resolveBooleanEvaluation (flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
@@ -160,7 +146,7 @@ export class SwitchyardProvider implements Provider {
 
   private resolve<T> (flagKey: string, defaultValue: T, context: EvaluationContext, type: 'boolean' | 'string' | 'number' | 'object'): ResolutionDetails<T> {
     const r = this.evaluate(flagKey, context)
-    const def = this.snapshot?.defs.get(flagKey)
+    const def = this.snapshot?.flag(flagKey)
     const flagMetadata = def === undefined ? {} : { environment: def.environment, version: def.version, ...(r.ruleId !== undefined ? { ruleId: r.ruleId } : {}) }
     if (r.reason === 'ERROR') {
       return { value: defaultValue, reason: 'ERROR', errorCode: ERROR_CODES[r.errorCode ?? 'GENERAL'] ?? ErrorCode.GENERAL, errorMessage: r.errorMessage, flagMetadata }
@@ -200,15 +186,15 @@ export class SwitchyardProvider implements Provider {
       this.failures = 0
       this.lastProblem = undefined
       if (r.kind === 'changed') {
-        let defs: Map<string, FlagDefinition>
+        let next: Snapshot
         try {
-          defs = definitionsOf(r.document)
+          next = Snapshot.read(r.text, r.etag, this.snapshot)
         } catch (err) {
           this.problem('error', `Switchyard sent rules this provider cannot read: ${(err as Error).message}`)
           return
         }
-        this.install({ etag: r.etag, environment: (r.document as { environment: string }).environment, defs, fingerprints: fingerprints(r.document) }, initial)
-        if (this.opts.snapshotFile !== undefined) void this.saveFile(this.opts.snapshotFile, r.etag, r.document)
+        this.install(next, initial)
+        if (this.opts.snapshotFile !== undefined) void this.saveFile(this.opts.snapshotFile, next)
       }
       if (this.health !== 'ok' && !initial) {
         this.health = 'ok'
@@ -235,19 +221,22 @@ export class SwitchyardProvider implements Provider {
     const prev = this.snapshot
     this.snapshot = next
     if (prev === undefined || initial) return
-    const changed: string[] = []
-    for (const [k, f] of next.fingerprints) if (prev.fingerprints.get(k) !== f) changed.push(k)
-    for (const k of prev.fingerprints.keys()) if (!next.fingerprints.has(k)) changed.push(k)
-    if (changed.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: changed.sort() })
+    const changed = next.changedSince(prev)
+    if (changed.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: changed })
   }
 
   private async loadFile (file: string): Promise<void> {
     try {
-      const saved = JSON.parse(await readFile(file, 'utf8')) as { etag?: string; document?: unknown; formatVersion?: number }
-      // Either what this provider saves ({ etag, document }) or a document as GET /sdk/v1/flags sends it.
-      const document = saved.document ?? saved
-      // No ETag for a hand-made file: the first sync that works fetches the rules in full.
-      this.snapshot = { etag: saved.document !== undefined ? String(saved.etag ?? '') : '', environment: (document as { environment: string }).environment, defs: definitionsOf(document), fingerprints: fingerprints(document) }
+      const text = await readFile(file, 'utf8')
+      // Either what this provider saves ({"etag":…,"savedAt":…,"document":{…}}) or a document as
+      // GET /sdk/v1/flags sends it. A hand-made file has no ETag: the first sync that works fetches
+      // the rules in full.
+      const saved = topLevelMembers(text)
+      const at = saved.get('document')
+      const etagAt = saved.get('etag')
+      this.snapshot = at === undefined
+        ? Snapshot.read(text, '')
+        : Snapshot.read(text.slice(at[0], at[1]), etagAt === undefined ? '' : String(JSON.parse(text.slice(etagAt[0], etagAt[1]))))
       this.health = 'ok'
       this.syncedAt = Number.NEGATIVE_INFINITY
     } catch (err) {
@@ -255,10 +244,11 @@ export class SwitchyardProvider implements Provider {
     }
   }
 
-  private async saveFile (file: string, etag: string, document: unknown): Promise<void> {
+  private async saveFile (file: string, snapshot: Snapshot): Promise<void> {
     const tmp = `${file}.${process.pid}.tmp`
     try {
-      await writeFile(tmp, JSON.stringify({ etag, savedAt: new Date(this.now()).toISOString(), document }))
+      // The document's text as received, not re-serialized (see snapshot.ts).
+      await writeFile(tmp, `{"etag":${JSON.stringify(snapshot.etag)},"savedAt":${JSON.stringify(new Date(this.now()).toISOString())},"document":${snapshot.text}}`)
       await rename(tmp, file) // atomic: a reader never sees half a file
     } catch {} // a cache, not a duty: the next sync tries again
   }

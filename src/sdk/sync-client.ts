@@ -1,7 +1,13 @@
 // HTTP side of the provider: a conditional GET of the rules (If-None-Match) and the change stream
-// (server-sent events) of GET /sdk/v1/*, over the global `fetch`. No timers of its own: the
-// request timeout goes through the caller's timer seam, so a frozen container has none left
-// running once a request has settled.
+// (server-sent events) of GET /sdk/v1/*, over node:http(s). Not `fetch`: loading undici and
+// reading a large body through its streams costs an idle process tens of MiB (measured in
+// docs/PERFORMANCE.md §5); here the body is one buffer, decoded at once. No timers of its own:
+// the request timeout goes through the caller's timer seam, so a frozen container has none left
+// running once a request has settled, and no connection is kept alive between syncs (a frozen
+// container would find it dead).
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib'
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown
@@ -10,27 +16,65 @@ export interface Timers {
 
 export type SyncResult =
   | { kind: 'unchanged'; etag: string }
-  | { kind: 'changed'; etag: string; document: unknown }
+  /** `text`: the sync document as sent (decoded, not parsed: see snapshot.ts). */
+  | { kind: 'changed'; etag: string; text: string }
   /** 401/403: the key is unknown, revoked, of the client kind or of another environment. Retrying does not help. */
   | { kind: 'refused'; status: number; detail: string }
   /** The service did not answer usefully (network, timeout, 5xx, 429): the snapshot may be stale. */
   | { kind: 'unavailable'; detail: string }
 
+export interface HttpAnswer {
+  status: number
+  headers: IncomingHttpHeaders
+  body: IncomingMessage
+}
+
+/** One GET; rejects on a network error or when `signal` aborts. A seam: tests count requests with it. */
+export type HttpGet = (url: string, headers: Record<string, string>, signal: AbortSignal) => Promise<HttpAnswer>
+
+export const httpGet: HttpGet = (url, headers, signal) => new Promise((resolve, reject) => {
+  const target = new URL(url)
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+  // agent: false — a connection of its own, closed after the answer.
+  const req = send(target, { headers, signal, agent: false }, (res) => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }) })
+  req.once('error', reject)
+  req.end()
+})
+
 export interface SyncClientOptions {
   baseUrl: string
   apiKey: string
-  fetch: typeof fetch
+  get: HttpGet
   timers: Timers
   requestTimeoutMs: number
 }
 
-async function problemDetail (res: Response): Promise<string> {
+async function readAll (body: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** The body as text, decoded by its Content-Encoding (synchronously: one buffer, no stream machinery). */
+async function textOf (res: HttpAnswer): Promise<string> {
+  const raw = await readAll(res.body)
+  const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
+  const decoded = encoding === 'br' ? brotliDecompressSync(raw) : encoding === 'gzip' ? gunzipSync(raw) : encoding === 'deflate' ? inflateSync(raw) : raw
+  return decoded.toString('utf8')
+}
+
+async function problemDetail (res: HttpAnswer): Promise<string> {
   try {
-    const body = await res.json() as { detail?: unknown }
+    const body = JSON.parse(await textOf(res)) as { detail?: unknown }
     return typeof body.detail === 'string' ? body.detail : `HTTP ${res.status}`
   } catch {
     return `HTTP ${res.status}`
   }
+}
+
+const header = (res: HttpAnswer, name: string): string | undefined => {
+  const v = res.headers[name]
+  return Array.isArray(v) ? v[0] : v
 }
 
 export function createSyncClient (opts: SyncClientOptions) {
@@ -42,16 +86,14 @@ export function createSyncClient (opts: SyncClientOptions) {
       const abort = new AbortController()
       const timer = opts.timers.setTimeout(() => { abort.abort() }, opts.requestTimeoutMs)
       try {
-        // fetch (undici) asks for and decodes gzip/br itself.
-        const res = await opts.fetch(`${base}/sdk/v1/flags`, { headers: { ...auth, accept: 'application/json', ...(etag !== undefined ? { 'if-none-match': etag } : {}) }, signal: abort.signal })
+        const res = await opts.get(`${base}/sdk/v1/flags`, { ...auth, accept: 'application/json', 'accept-encoding': 'br, gzip', ...(etag !== undefined ? { 'if-none-match': etag } : {}) }, abort.signal)
         if (res.status === 304) {
-          await res.body?.cancel()
-          return { kind: 'unchanged', etag: res.headers.get('etag') ?? etag ?? '' }
+          res.body.resume()
+          return { kind: 'unchanged', etag: header(res, 'etag') ?? etag ?? '' }
         }
         if (res.status === 401 || res.status === 403) return { kind: 'refused', status: res.status, detail: await problemDetail(res) }
-        if (!res.ok) return { kind: 'unavailable', detail: `GET /sdk/v1/flags: ${await problemDetail(res)}` }
-        const document = await res.json()
-        return { kind: 'changed', etag: res.headers.get('etag') ?? '', document }
+        if (res.status < 200 || res.status > 299) return { kind: 'unavailable', detail: `GET /sdk/v1/flags: ${await problemDetail(res)}` }
+        return { kind: 'changed', etag: header(res, 'etag') ?? '', text: await textOf(res) }
       } catch (err) {
         return { kind: 'unavailable', detail: `GET /sdk/v1/flags: ${abort.signal.aborted ? `no answer within ${opts.requestTimeoutMs} ms` : (err as Error).message}` }
       } finally {
@@ -65,28 +107,26 @@ export function createSyncClient (opts: SyncClientOptions) {
      * 'ended' (closed by the server or the network, or aborted).
      */
     async stream (signal: AbortSignal, onMessage: (data: Record<string, unknown>) => void): Promise<{ end: 'absent' | 'refused' | 'ended'; detail: string }> {
-      let res: Response
+      let res: HttpAnswer
       try {
-        res = await opts.fetch(`${base}/sdk/v1/stream`, { headers: { ...auth, accept: 'text/event-stream' }, signal })
+        res = await opts.get(`${base}/sdk/v1/stream`, { ...auth, accept: 'text/event-stream' }, signal)
       } catch (err) {
         return { end: 'ended', detail: (err as Error).message }
       }
       if (res.status === 404 || res.status === 405 || res.status === 501) {
-        await res.body?.cancel()
+        res.body.resume()
         return { end: 'absent', detail: `GET /sdk/v1/stream: HTTP ${res.status}` }
       }
       if (res.status === 401 || res.status === 403) return { end: 'refused', detail: await problemDetail(res) }
-      if (!res.ok || res.body === null) {
-        await res.body?.cancel()
+      if (res.status < 200 || res.status > 299) {
+        res.body.resume()
         return { end: 'ended', detail: `GET /sdk/v1/stream: HTTP ${res.status}` }
       }
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+      res.body.setEncoding('utf8')
       let buffer = ''
       try {
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) return { end: 'ended', detail: 'stream closed by the server' }
-          buffer += value.replace(/\r\n?/g, '\n')
+        for await (const chunk of res.body) {
+          buffer += (chunk as string).replace(/\r\n?/g, '\n')
           let cut: number
           while ((cut = buffer.indexOf('\n\n')) >= 0) {
             const block = buffer.slice(0, cut)
@@ -99,10 +139,11 @@ export function createSyncClient (opts: SyncClientOptions) {
             } catch {} // not ours: ignored, as SSE clients ignore what they do not understand
           }
         }
+        return { end: 'ended', detail: 'stream closed by the server' }
       } catch (err) {
         return { end: 'ended', detail: (err as Error).message }
       } finally {
-        reader.releaseLock()
+        res.body.destroy()
       }
     }
   }

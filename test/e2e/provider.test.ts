@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OpenFeature, ProviderEvents, ProviderStatus, type Client } from '@openfeature/server-sdk'
 import { SwitchyardProvider } from '../../src/sdk/provider.js'
-import type { Timers } from '../../src/sdk/sync-client.js'
+import { httpGet, type HttpGet, type Timers } from '../../src/sdk/sync-client.js'
 import { startChild, waitForOutput, type Child } from '../reliability/support.js'
 import { eventually } from '../helper.js'
 
@@ -158,8 +158,8 @@ t.test('the in-process provider against the dev server', async (t) => {
       clearTimeout (h) { pending.delete(h); clearTimeout(h as NodeJS.Timeout) }
     }
     const requests: string[] = []
-    const recordingFetch: typeof fetch = async (input, init) => { requests.push(String(input)); return await fetch(input, init) }
-    const provider = new SwitchyardProvider({ baseUrl, apiKey: serverKey.key, mode: 'frozen', refreshIntervalMs: 10_000, now: () => now, timers, fetch: recordingFetch })
+    const recordingGet: HttpGet = async (url, headers, signal) => { requests.push(url); return await httpGet(url, headers, signal) }
+    const provider = new SwitchyardProvider({ baseUrl, apiKey: serverKey.key, mode: 'frozen', refreshIntervalMs: 10_000, now: () => now, timers, get: recordingGet })
     await OpenFeature.setProviderAndWait('lambda', provider)
     const client = OpenFeature.getClient('lambda')
     const events = recorder(client)

@@ -4,7 +4,7 @@
 // last message when the server closes, without holding the close.
 import t from 'tap'
 import { build, expectProblem, startStack } from '../helper.js'
-import { createSyncClient } from '../../src/sdk/sync-client.js'
+import { createSyncClient, httpGet } from '../../src/sdk/sync-client.js'
 
 t.test('the change stream', async (t) => {
   const stack = await startStack(t)
@@ -26,7 +26,7 @@ t.test('the change stream', async (t) => {
   expectProblem(t, await b.app.inject({ method: 'GET', url: '/sdk/v1/stream', headers: { 'x-api-key': client.key } }), 403, 'a client key')
 
   const url = await b.app.listen({ host: '127.0.0.1', port: 0 })
-  const sse = createSyncClient({ baseUrl: url, apiKey: server.key, fetch, timers: { setTimeout, clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) } }, requestTimeoutMs: 5_000 })
+  const sse = createSyncClient({ baseUrl: url, apiKey: server.key, get: httpGet, timers: { setTimeout, clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) } }, requestTimeoutMs: 5_000 })
   const messages: Array<Record<string, unknown>> = []
   const abort = new AbortController()
   const ended = sse.stream(abort.signal, (m) => { messages.push(m) })
