@@ -27,7 +27,7 @@ t.test('the bundle: the engine and the provider, nothing else; it works on its o
   for (const f of ['src/domain/evaluate.ts', 'src/domain/operators.ts', 'src/sdk/provider.ts', 'src/sdk/format.ts']) t.ok(built.sources.includes(f), f)
   for (const f of ['src/domain/model.ts', 'src/domain/validate-flag.ts', 'src/domain/formats.ts']) t.notOk(built.sources.includes(f), `not ${f}`)
   t.notOk(built.sources.some((f) => f.includes('node_modules')), 'no package bundled in')
-  t.same(built.imports, ['@openfeature/server-sdk', 'node:fs/promises', 'node:http', 'node:https', 'node:zlib'])
+  t.same(built.imports, ['@openfeature/server-sdk', 'node:fs/promises'], 'node:http(s) and node:zlib through process.getBuiltinModule')
   t.ok(built.bytes < 100 * 1024, `${built.bytes} bytes`)
 
   const def: FlagDefinition = {
