@@ -18,7 +18,7 @@ import {
   type EvaluationContext, type JsonValue, type Provider, type ResolutionDetails
 } from '@openfeature/server-sdk'
 import { evaluate } from '../domain/evaluate.js'
-import type { EvaluationResult } from '../domain/model.js'
+import type { EvaluationResult, FlagDefinition } from '../domain/model.js'
 import { topLevelMembers } from './json-spans.js'
 import { Snapshot } from './snapshot.js'
 import { createSyncClient, httpGet, type HttpGet, type SyncClient, type SyncResult, type Timers } from './sync-client.js'
@@ -120,12 +120,15 @@ export class SwitchyardProvider implements Provider {
   /** The engine's answer as POST /features/evaluate gives it (FLAG_NOT_FOUND when the flag has no config here). */
   evaluate (flagKey: string, context: EvaluationContext): EvaluationResult {
     const snap = this.snapshot
+    return this.evaluateIn(snap, snap?.flag(flagKey), flagKey, context)
+  }
+
+  private evaluateIn (snap: Snapshot | undefined, def: FlagDefinition | undefined, flagKey: string, context: EvaluationContext): EvaluationResult {
     if (this.opts.mode === 'frozen') this.refreshIfOld()
-    const def = snap?.flag(flagKey)
     if (snap === undefined || def === undefined) {
       return { value: null, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', errorMessage: `Flag '${flagKey}' has no config in '${snap?.environment ?? '?'}'` }
     }
-    return evaluate(def, context as Record<string, unknown>, { now: this.now(), prerequisite: (k) => snap.flag(k) })
+    return evaluate(def, context as Record<string, unknown>, { now: this.now(), prerequisite: snap.lookup })
   }
 
   resolveBooleanEvaluation (flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
@@ -145,9 +148,11 @@ export class SwitchyardProvider implements Provider {
   }
 
   private resolve<T> (flagKey: string, defaultValue: T, context: EvaluationContext, type: 'boolean' | 'string' | 'number' | 'object'): ResolutionDetails<T> {
-    const r = this.evaluate(flagKey, context)
-    const def = this.snapshot?.flag(flagKey)
-    const flagMetadata = def === undefined ? {} : { environment: def.environment, version: def.version, ...(r.ruleId !== undefined ? { ruleId: r.ruleId } : {}) }
+    const snap = this.snapshot
+    const def = snap?.flag(flagKey)
+    const r = this.evaluateIn(snap, def, flagKey, context)
+    const flagMetadata: Record<string, string | number> = def === undefined ? {} : { environment: def.environment, version: def.version }
+    if (r.ruleId !== undefined) flagMetadata.ruleId = r.ruleId
     if (r.reason === 'ERROR') {
       return { value: defaultValue, reason: 'ERROR', errorCode: ERROR_CODES[r.errorCode ?? 'GENERAL'] ?? ErrorCode.GENERAL, errorMessage: r.errorMessage, flagMetadata }
     }

@@ -35,6 +35,9 @@ export class Snapshot {
     private readonly segmentTexts: Map<string, string>
   ) {}
 
+  /** `flag`, bound: the engine's prerequisite lookup, made once rather than per evaluation. */
+  readonly lookup = (key: string): FlagDefinition | undefined => this.flag(key)
+
   get size (): number {
     return this.flags.size
   }
