@@ -23,6 +23,7 @@ import { problems } from '../src/schemas/common.js'
 import { forbidden } from '../src/domain/errors.js'
 import { ENV_NAME_PATTERN, FLAG_NAME_PATTERN, type EvaluationResult, type FlagDefinition } from '../src/domain/model.js'
 import { TtlLru } from '../src/lib/ttl-lru.js'
+import { ifNoneMatchMatches } from '../src/if-match.js'
 import { canonicalJson, contextKey, type EvaluatedFlag, type RenderedBulk } from '../src/evaluation/evaluator.js'
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKey: [] }]
@@ -105,15 +106,6 @@ function renderBulk (serialize: (body: { flags: OfrepResult[] }) => string) {
     const body = serialize({ flags })
     return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` }
   }
-}
-
-/** RFC 9110 §13.1.2: weak comparison; `*` matches any current representation. */
-export function ifNoneMatchMatches (header: string | string[] | undefined, etag: string): boolean {
-  if (header === undefined) return false
-  if (header === etag) return true
-  const strip = (t: string) => t.trim().replace(/^W\//, '')
-  const wanted = strip(etag)
-  return (Array.isArray(header) ? header : [header]).flatMap((h) => h.split(',')).some((t) => t.trim() === '*' || strip(t) === wanted)
 }
 
 function headerValue (request: FastifyRequest, name: string): string | undefined {

@@ -10,7 +10,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { forbidden, unauthorized } from '../src/domain/errors.js'
 import { problems } from '../src/schemas/common.js'
 import { EventStreamSchema, NotModified, SyncDocumentSchema, SyncQuery } from '../src/schemas/sdk.js'
-import { chooseEncoding, createSnapshotService, etagMatches } from '../src/sync/snapshots.js'
+import { chooseEncoding, createSnapshotService } from '../src/sync/snapshots.js'
+import { ifNoneMatchMatches } from '../src/if-match.js'
 import { createChangeFeed, type ChangeEvent } from '../src/sync/change-feed.js'
 import { presentedCredential } from '../plugins/auth.js'
 import { envOfRevisionKey } from '../src/repositories/keys.js'
@@ -79,7 +80,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     const current = await snapshots.revision(env)
     // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
     reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
-    if (etagMatches(request.headers['if-none-match'], current.etag)) return await (reply as FastifyReply).code(304).send()
+    if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) return await (reply as FastifyReply).code(304).send()
     const doc = await snapshots.render(env, current)
     const encoding = chooseEncoding(request.headers['accept-encoding'])
     const body = await doc.encoded(encoding)

@@ -1,5 +1,6 @@
-// Conditional requests on versioned resources (features, segments): the ETag is the version, and
-// If-Match names the version a change was computed from.
+// Conditional requests: on versioned resources (features, segments) the ETag is the version and
+// If-Match names the version a change was computed from; on cacheable reads (OFREP bulk, the
+// SDK sync) If-None-Match revalidates.
 import { badRequest, preconditionRequired } from './domain/errors.js'
 
 /**
@@ -22,3 +23,15 @@ export function parseIfMatch (header: string | undefined): number | undefined {
 }
 
 export const etag = (version: number) => `"${version}"`
+
+/**
+ * Does an If-None-Match header name this ETag? Weak comparison, as RFC 9110 §13.1.2 requires for
+ * If-None-Match: `W/"x"` names `"x"`; `*` names any current representation.
+ */
+export function ifNoneMatchMatches (header: string | string[] | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  if (header === etag) return true
+  const opaque = (t: string) => t.trim().replace(/^W\//, '')
+  const wanted = opaque(etag)
+  return (Array.isArray(header) ? header : [header]).some((h) => h.split(',').some((t) => t.trim() === '*' || opaque(t) === wanted))
+}

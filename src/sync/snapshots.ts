@@ -60,13 +60,6 @@ export function syncEtag (env: string, rev: Pick<EnvRevision, 'revision' | 'chan
   return `"${SYNC_FORMAT_VERSION}-${env}-${rev.revision}${provisional ? '-p' : ''}"`
 }
 
-/** Does an If-None-Match header name this ETag? (`*` matches anything; weak forms never match a strong tag.) */
-export function etagMatches (header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false
-  if (header.trim() === '*') return true
-  return header.split(',').some((t) => t.trim() === etag)
-}
-
 /** The encoding to answer with, from Accept-Encoding (q-values beyond 0 are not ranked: br, then gzip). */
 export function chooseEncoding (header: string | undefined): Encoding {
   if (header === undefined) return 'identity'
