@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { forbidden, unauthorized } from '../src/domain/errors.js'
+import { forbidden, tooManyRequests, unauthorized } from '../src/domain/errors.js'
 import { problems } from '../src/schemas/common.js'
 import { EventStreamSchema, NotModified, SyncDocumentSchema, SyncQuery } from '../src/schemas/sdk.js'
 import { chooseEncoding, createSnapshotService } from '../src/sync/snapshots.js'
@@ -99,6 +99,10 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     onError: (err, env) => { fastify.log.warn({ err, env }, 'sdk change feed: revision check failed') }
   })
   const open = new Set<() => void>()
+  // Open streams per API key: a fleet shares one server key, so the bound is generous; it keeps a
+  // leaked key from taking every connection the server allows (HTTP_MAX_CONNECTIONS).
+  const streamsOf = new Map<string, number>()
+  const maxPerKey = fastify.config.SDK_STREAMS_PER_KEY
   // Streams never hold the drain: they end (cleanly, after a last message) before the server
   // waits for its connections to finish.
   fastify.addHook('preClose', function endStreams (done) {
@@ -120,6 +124,10 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     const env = environmentOf(request)
     const credential = presentedCredential(request.headers)
     const current = await snapshots.revision(env)
+    const keyId = (request.user as { keyId: string }).keyId
+    const held = streamsOf.get(keyId) ?? 0
+    if (held >= maxPerKey) throw tooManyRequests(`This API key already has ${held} open change streams on this server (SDK_STREAMS_PER_KEY); close one, or let the provider poll (it does so by itself)`, 60)
+    streamsOf.set(keyId, held + 1)
     reply.hijack()
     const res = reply.raw
     // A stream is idle between messages by design: no socket timeout may cut it.
@@ -137,6 +145,9 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
       if (ended) return
       ended = true
       open.delete(shutdown)
+      const left = (streamsOf.get(keyId) ?? 1) - 1
+      if (left === 0) streamsOf.delete(keyId)
+      else streamsOf.set(keyId, left)
       unsubscribe()
       if (last !== undefined) res.write(sse(last))
       res.end()

@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ default: 72_000, minimum: 1, description: 'Long-running server: an idle keep-alive connection is closed after this' }),
   HTTP_MAX_REQUESTS_PER_SOCKET: Type.Integer({ default: 1_000, minimum: 1, description: 'Long-running server: requests per connection, then Connection: close' }),
   HTTP_MAX_CONNECTIONS: Type.Integer({ default: 1_000, minimum: 1, description: 'Long-running server: open connections; more are refused at once' }),
+  SDK_STREAMS_PER_KEY: Type.Integer({ default: 250, minimum: 1, description: 'Long-running server: open change streams (GET /sdk/v1/stream) per API key; more are answered 429 and their providers poll' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 0, description: 'Long-running server: on SIGTERM/SIGINT, connections still open after this are cut' }),
   SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: 'Answer 503 while the event loop lags more than this; 0 disables' }),
   WEBHOOK_QUEUE_URL: Type.Optional(Type.String({ minLength: 1, description: 'Queue of webhook delivery wake-ups; without it no webhook is delivered' })),

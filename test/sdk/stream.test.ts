@@ -9,7 +9,7 @@ import { createSyncClient, httpGet } from '../../src/sdk/sync-client.js'
 t.test('the change stream', async (t) => {
   const stack = await startStack(t)
   // Load shedding off: on a busy machine it would answer these requests 503 (not what is tested here).
-  const env = { SHED_EVENT_LOOP_DELAY_MS: '0' }
+  const env = { SHED_EVENT_LOOP_DELAY_MS: '0', SDK_STREAMS_PER_KEY: '1' }
   const a = await build(t, { stack, env, app: { sdkStream: true } })
   const b = await build(t, { stack, env, app: { sdkStream: true } })
   const admin = await a.loginAs('ADMIN')
@@ -27,9 +27,23 @@ t.test('the change stream', async (t) => {
 
   const url = await b.app.listen({ host: '127.0.0.1', port: 0 })
   const sse = createSyncClient({ baseUrl: url, apiKey: server.key, get: httpGet, timers: { setTimeout, clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) } }, requestTimeoutMs: 5_000 })
+  // Streams per key are bounded (SDK_STREAMS_PER_KEY = 1 here), and a closed one frees its place.
+  const first = new AbortController()
+  let firstHello: () => void = () => {}
+  const hadHello = new Promise<void>((resolve) => { firstHello = resolve })
+  const firstEnded = sse.stream(first.signal, (m) => { if (m.type === 'hello') firstHello() })
+  t.teardown(() => { first.abort() })
+  await hadHello
+  const second = await b.app.inject({ method: 'GET', url: '/sdk/v1/stream', headers: { 'x-api-key': server.key } })
+  expectProblem(t, second, 429, 'a second stream of the same key past SDK_STREAMS_PER_KEY = 1')
+  t.match(second.json(), { detail: /already has 1 open change streams/ })
+  t.equal(second.headers['retry-after'], '60')
+  first.abort()
+  t.match(await firstEnded, { end: 'ended' })
+
   const messages: Array<Record<string, unknown>> = []
   const abort = new AbortController()
-  const ended = sse.stream(abort.signal, (m) => { messages.push(m) })
+  let ended = sse.stream(abort.signal, (m) => { messages.push(m) })
   t.teardown(() => { abort.abort() })
   const next = async (what: string, match: (m: Record<string, unknown>) => boolean, from: number) => {
     const deadline = Date.now() + 15_000
@@ -40,8 +54,18 @@ t.test('the change stream', async (t) => {
       await new Promise((resolve) => setImmediate(resolve))
     }
   }
-  const hello = await next('hello', (m) => m.type === 'hello', 0)
-  t.match(hello, { type: 'hello', etag: /^"1-dev-\d+(-p)?"$/, revision: Number })
+  let hello: Record<string, unknown> | undefined
+  const freedBy = Date.now() + 15_000
+  while (hello === undefined) {
+    // The server learns that the first stream closed when its socket does: until then, 429.
+    hello = await Promise.race([next('hello', (m) => m.type === 'hello', 0), ended.then(() => undefined)])
+    if (hello === undefined) {
+      if (Date.now() > freedBy) throw new Error('the closed stream never freed its place')
+      await new Promise((resolve) => setImmediate(resolve))
+      ended = sse.stream(abort.signal, (m) => { messages.push(m) })
+    }
+  }
+  t.match(hello, { type: 'hello', etag: /^"1-dev-\d+(-p)?"$/, revision: Number }, 'once the first stream closed, a new one is accepted')
 
   const put = (app: typeof a.app, env: string) => app.inject({
     method: 'PUT',
