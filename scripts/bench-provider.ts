@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url'
 import { OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/server-sdk'
 import { OFREPProvider } from '@openfeature/ofrep-provider'
 import { SwitchyardProvider } from '../src/sdk/provider.js'
+import { NativeAsyncClient } from './openfeature-native-client.js'
 import {
   api, batchLoad, cannon, devDynamoEndpoint, expectStatus, machine, realisticContext, realisticFlag, round1, startServer, type ChildServer
 } from './bench-support.js'
@@ -131,7 +132,7 @@ async function main (): Promise<void> {
     const remote = OpenFeature.getClient('ofrep')
     const check = await local.getStringDetails('bench-flag', 'none', contexts[1])
     if (check.reason !== 'SPLIT') throw new Error(`the bench flag should end in its rollout: ${JSON.stringify(check)}`)
-    async function perCall (client: typeof local, n: number): Promise<number[]> {
+    async function perCall (client: Pick<typeof local, 'getStringValue'>, n: number): Promise<number[]> {
       const out: number[] = new Array(n)
       for (let i = 0; i < n; i++) {
         const ctx = contexts[i % contexts.length]
@@ -153,12 +154,17 @@ async function main (): Promise<void> {
     }
     const engine = stats(raw)
     const sdkFloor = stats(await perCall(OpenFeature.getClient('noop'), 200_000))
+    // The same client code with native async/await (scripts/openfeature-native-client.ts), this provider behind it.
+    const native = new NativeAsyncClient(inProcessProvider)
+    await perCall(native, 50_000)
+    const nativeClient = stats(await perCall(native, 200_000))
     await perCall(remote, 500)
     const overHttp = stats(await perCall(remote, 3_000))
     log('\n1. Evaluation through the OpenFeature client (flag: 5 rules × 3 clauses, rollout default), µs per call')
     log(`   in-process (this provider): p50 ${round1(inProcess.p50)}  p99 ${round1(inProcess.p99)}   target p50 ≤ ${TARGETS.evalP50Us}`)
     log(`   provider.evaluate alone:    p50 ${round1(engine.p50)}  p99 ${round1(engine.p99)}   (the engine without the OpenFeature client)`)
     log(`   a constant provider:        p50 ${round1(sdkFloor.p50)}  p99 ${round1(sdkFloor.p99)}   (the OpenFeature client's own cost: hooks, context merge, promises)`)
+    log(`   the client's own code with native async/await (not the ES2015 build the SDK publishes), this provider: p50 ${round1(nativeClient.p50)}  p99 ${round1(nativeClient.p99)}`)
     log(`   OFREP provider over HTTP:   p50 ${round1(overHttp.p50)}  p99 ${round1(overHttp.p99)}   (${Math.round(overHttp.p50 / inProcess.p50)}× the in-process p50)`)
     await OpenFeature.close()
 
