@@ -23,7 +23,7 @@ export function serverRequestId (): string {
 
 /**
  * On Lambda: API Gateway's request id, which @fastify/aws-lambda puts in X-Request-Id when the
- * event has none — and src/lambda/request-id.ts moves a client's X-Request-Id out of the event
+ * event has none — and src/lambda/http-handler.ts moves a client's X-Request-Id out of the event
  * first, so the header is API Gateway's.
  */
 export function lambdaRequestId (req: IncomingMessage): string {

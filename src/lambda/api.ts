@@ -15,12 +15,11 @@ import switchyard from '../app.js'
 import { serverOptions } from '../core.js'
 import { appEnv, jwtSecretSource } from './env.js'
 import { httpApiHandler } from './http-handler.js'
-import { withApiGatewayRequestId } from './request-id.js'
 
 const env = await appEnv(process.env)
 
 export const app = Fastify(serverOptions(env.LOG_LEVEL ?? 'info', undefined, 'lambda'))
 await app.register(switchyard, { env, jwtSecretSource: jwtSecretSource(process.env), docsUi: false, bootstrap: true })
-// The request id is API Gateway's, never a client's X-Request-Id (src/lambda/request-id.ts).
-export const handler = withApiGatewayRequestId(httpApiHandler(app))
+// Request ids, query strings and binary bodies as on the server (see http-handler.ts).
+export const handler = httpApiHandler(app)
 await app.ready()

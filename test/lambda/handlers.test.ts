@@ -151,6 +151,25 @@ t.test('EvaluateFunction: POST /features/evaluate with the token the ApiFunction
   t.equal(res.statusCode, 404)
 })
 
+t.test('both HTTP functions: the request id is API Gateway\'s, a client\'s X-Request-Id becomes its correlation id', async (t) => {
+  const requests: Array<[HttpRequest, 'ApiFunction' | 'EvaluateFunction']> = [
+    [{ method: 'GET', path: '/features/lambda-checkout', headers: { authorization: `Bearer ${token}` } }, 'ApiFunction'],
+    [{ method: 'POST', path: '/features/evaluate', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: { feature: 'lambda-checkout', environment: 'dev' } }, 'EvaluateFunction']
+  ]
+  for (const [req, fn] of requests) {
+    const forged = await invoke({ ...req, headers: { ...req.headers, 'X-Request-Id': 'client-chosen-id' } }, fn)
+    const gatewayId = (forged.event.requestContext as { requestId: string }).requestId
+    t.equal(forged.res.statusCode, 200, `${fn}: ${forged.res.body}`)
+    t.equal(forged.res.headers['x-request-id'], gatewayId, `${fn}: X-Request-Id is API Gateway's`)
+    t.equal(forged.res.headers['x-correlation-id'], 'client-chosen-id', `${fn}: the client's id is kept as correlation id`)
+    t.equal(forged.event.headers['x-request-id'], 'client-chosen-id', `${fn}: the event document itself is left as it came`)
+
+    const both = await invoke({ ...req, headers: { ...req.headers, 'x-request-id': 'client-chosen-id', 'x-correlation-id': 'trace-7' } }, fn)
+    t.equal(both.res.headers['x-request-id'], (both.event.requestContext as { requestId: string }).requestId, `${fn}: still API Gateway's`)
+    t.equal(both.res.headers['x-correlation-id'], 'trace-7', `${fn}: an X-Correlation-Id the client sent wins`)
+  }
+})
+
 t.test('AuditConsumerFunction: a batch of 10 with one poison message reports exactly that message', async (t) => {
   const subject = 'lambda-batch-flag'
   let n = 0
