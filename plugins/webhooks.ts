@@ -3,13 +3,16 @@ import type { FastifyInstance } from 'fastify'
 import { createWebhookRepository, type WebhookRepository } from '../src/repositories/webhook-repository.js'
 import { createWebhookDeliveryRepository, type WebhookDeliveryRepository } from '../src/repositories/webhook-delivery-repository.js'
 import { createSqsDeliveryQueue, type Wakeup } from '../src/webhooks/queue.js'
-import { parseWebhookUrl, resolveSafely, systemResolver, UnsafeUrl, type Resolver } from '../src/webhooks/address-guard.js'
+import { parseWebhookUrl, resolverWithDeadline, resolveSafely, systemResolver, UnsafeUrl, type Resolver } from '../src/webhooks/address-guard.js'
 import { badRequest, serviceUnavailable } from '../src/domain/errors.js'
 
 export interface WebhookService {
   subscriptions: WebhookRepository
   deliveries: WebhookDeliveryRepository
-  /** Refuse (400) a URL the delivery worker would refuse: scheme, credentials, non-public address. */
+  /**
+   * Refuse (400) a URL the delivery worker would refuse: scheme, credentials, non-public address,
+   * and a host that does not resolve within WEBHOOK_URL_CHECK_TIMEOUT_MS.
+   */
   checkUrl(url: string, field?: string): Promise<void>
   /** Wake a delivery up now (503 when no delivery queue is configured). */
   wake(wakeup: Wakeup): Promise<void>
@@ -33,7 +36,7 @@ export interface WebhooksPluginOptions {
  */
 async function webhooksPlugin (fastify: FastifyInstance, opts: WebhooksPluginOptions) {
   const allowPrivateNetworks = fastify.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS
-  const resolve = opts.resolve ?? systemResolver
+  const resolve = resolverWithDeadline(opts.resolve ?? systemResolver, fastify.config.WEBHOOK_URL_CHECK_TIMEOUT_MS)
   const queueUrl = fastify.config.WEBHOOK_QUEUE_URL
   const queue = queueUrl !== undefined ? createSqsDeliveryQueue({ sqs: fastify.sqs, queueUrl }) : undefined
   fastify.decorate('webhooks', {

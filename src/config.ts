@@ -39,6 +39,7 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_QUEUE_URL: Type.Optional(Type.String({ minLength: 1, description: 'Queue of webhook delivery wake-ups; without it no webhook is delivered' })),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: Type.Boolean({ default: false, description: 'Allow webhook URLs on loopback/private/link-local addresses and plain http:// (local receivers only)' }),
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 60_000, description: 'Deadline of one webhook attempt: DNS, connect, TLS, request and response headers' }),
+  WEBHOOK_URL_CHECK_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 100, maximum: 8_000, description: 'Deadline of the name resolution that checks a webhook URL when it is saved (400 after); at most 8 s, inside the API function\'s 10 s timeout on AWS' }),
   CONSOLE_DIR: Type.Optional(Type.String({ minLength: 2, pattern: '^/', description: 'Absolute path of the built console (index.html + assets/); unset, dist/console is looked up. On AWS the template sets /opt/console, where ConsoleLayer puts it' })),
   WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: Type.Integer({ default: 4, minimum: 1, maximum: 100, description: 'Attempts in progress per webhook endpoint in one process; more wait their turn' })
 })

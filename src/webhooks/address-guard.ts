@@ -75,6 +75,25 @@ export function isPrivateAddress (address: string): boolean {
 
 export class UnsafeUrl extends Error {}
 
+/**
+ * `resolve` with a deadline. A resolver that never answers would otherwise hold whoever waits on
+ * it (an admin saving a subscription) for as long as the OS resolver likes; past `ms` the host is
+ * refused. The lookup itself cannot be cancelled (getaddrinfo): its late answer is dropped.
+ */
+export function resolverWithDeadline (resolve: Resolver, ms: number): Resolver {
+  return async function resolveWithin (hostname) {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new UnsafeUrl(`host '${hostname}' did not resolve within ${ms} ms (WEBHOOK_URL_CHECK_TIMEOUT_MS); a URL is saved only once its host name resolves within that time: retry when its DNS answers, or use an IP address`)), ms)
+    })
+    try {
+      return await Promise.race([resolve(hostname), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
 export interface GuardOptions { allowPrivateNetworks: boolean; resolve: Resolver }
 
 /** Syntax rules checked without DNS: scheme, no credentials, a host. Returns the parsed URL. */
@@ -107,6 +126,7 @@ export async function resolveSafely (url: URL, opts: GuardOptions): Promise<Reso
     try {
       addresses = await opts.resolve(host)
     } catch (err) {
+      if (err instanceof UnsafeUrl) throw err
       throw new UnsafeUrl(`host '${host}' does not resolve (${(err as { code?: string }).code ?? (err as Error).message})`)
     }
     if (addresses.length === 0) throw new UnsafeUrl(`host '${host}' does not resolve`)

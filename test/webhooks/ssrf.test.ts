@@ -51,6 +51,26 @@ t.test('refused at save time by default: loopback, 10/8, metadata, IPv6 loopback
   expectProblem(t, await ctx.app.inject({ method: 'PATCH', url: `/webhooks/${id}`, headers: { authorization: ctx.admin }, payload: { url: 'https://169.254.169.254/' } }), 400, 'PATCH to metadata')
 })
 
+t.test('a resolver that never answers: 400 after WEBHOOK_URL_CHECK_TIMEOUT_MS, nothing saved', async (t) => {
+  const resolve: Resolver = async (host) => host === 'silent.example.com'
+    ? await new Promise<never>(() => {}) // a DNS server that swallows the query
+    : [{ address: '93.184.215.14', family: 4 }]
+  const ctx = await buildWithWebhooks(t, { env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false', WEBHOOK_URL_CHECK_TIMEOUT_MS: '200' }, resolve, run: false })
+  const body = expectProblem(t, await ctx.app.inject({ method: 'POST', url: '/webhooks', headers: { authorization: ctx.admin }, payload: { url: 'https://silent.example.com/hook' } }), 400, 'create')
+  t.match(body.detail, /host 'silent\.example\.com' did not resolve within 200 ms \(WEBHOOK_URL_CHECK_TIMEOUT_MS\)/, 'says what is wrong, and which setting')
+  t.match(body.detail, /saved only once its host name resolves within that time.*IP address/, 'says what is accepted')
+  t.equal(body.errors?.[0]?.path, '/body/url', 'names the field')
+  const list = await ctx.app.inject({ method: 'GET', url: '/webhooks', headers: { authorization: ctx.admin } })
+  t.same(list.json().items, [], 'nothing was saved')
+
+  // Changing a subscription's URL to such a host leaves the subscription as it was.
+  const saved = await ctx.subscribe({ url: 'https://public.example.com/hook' })
+  const patch = await ctx.app.inject({ method: 'PATCH', url: `/webhooks/${saved.id}`, headers: { authorization: ctx.admin }, payload: { url: 'https://silent.example.com/hook' } })
+  expectProblem(t, patch, 400, 'PATCH')
+  const after = await ctx.app.inject({ method: 'GET', url: `/webhooks/${saved.id}`, headers: { authorization: ctx.admin } })
+  t.match(after.json(), { url: 'https://public.example.com/hook', version: saved.version }, 'URL and version unchanged')
+})
+
 t.test('refused again at connection time: DNS rebinding never reaches the private address', async (t) => {
   const receiver = await startReceiver(t)
   // First answer public (the save-time check), then loopback (where the receiver listens).
