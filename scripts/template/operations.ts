@@ -197,11 +197,11 @@ async function checkCors (template: Json, problems: string[]) {
 }
 
 async function checkAuditRetention (template: Json, problems: string[]) {
-  const { AUDIT_EXPIRY_ATTRIBUTE } = await import('../../src/repositories/audit-repository.js')
+  const { TTL_ATTRIBUTE } = await import('../../src/repositories/keys.js')
   const params = (template.Parameters ?? {}) as Record<string, Json>
   for (const [t, r] of Object.entries(resourcesOf(template)).filter(([, x]) => x.Type === 'AWS::DynamoDB::Table')) {
     const ttl = propsOf(r).TimeToLiveSpecification as Json | undefined
-    if (ttl?.Enabled !== true || ttl.AttributeName !== AUDIT_EXPIRY_ATTRIBUTE) problems.push(`${t}: TimeToLiveSpecification must be enabled on ${AUDIT_EXPIRY_ATTRIBUTE}, the attribute audit records carry (src/repositories/audit-repository.ts)`)
+    if (ttl?.Enabled !== true || ttl.AttributeName !== TTL_ATTRIBUTE) problems.push(`${t}: TimeToLiveSpecification must be enabled on ${TTL_ATTRIBUTE}, the attribute audit records and webhook deliveries carry (src/repositories/keys.ts)`)
   }
   const setters = functionsOf(template).filter(([, r]) => ((propsOf(r).Environment as Json | undefined)?.Variables as Json | undefined)?.AUDIT_RETENTION_DAYS !== undefined)
   const consumers = functionsOf(template).filter(([, r]) => ((r.Metadata as Json | undefined)?.BuildProperties as Json | undefined)?.EntryPoints?.toString().includes('audit-consumer'))

@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { AuditEvent } from '../domain/audit.js'
-import { auditKey, auditPartition, outboxKey, outboxPartition } from './keys.js'
+import { auditKey, auditPartition, outboxKey, outboxPartition, TTL_ATTRIBUTE } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { countAll } from './query-all.js'
 
@@ -17,15 +17,12 @@ export interface AuditRecord {
   requestId?: string
 }
 
-/** The TTL attribute of audit records (template.yaml: Table.TimeToLiveSpecification). */
-export const AUDIT_EXPIRY_ATTRIBUTE = 'expiresAt'
-
 /**
  * `retentionDays` > 0: each record carries expiresAt, its timestamp plus that many days in epoch
  * seconds, and DynamoDB's TTL deletes it after then. 0 (the default): records live forever.
  */
 export function createAuditRepository ({ doc, tableName, retentionDays = 0 }: { doc: DynamoDBDocumentClient; tableName: string; retentionDays?: number }) {
-  const expiry = (timestamp: string) => retentionDays > 0 ? { [AUDIT_EXPIRY_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + retentionDays * 86_400 } : {}
+  const expiry = (timestamp: string) => retentionDays > 0 ? { [TTL_ATTRIBUTE]: Math.floor(Date.parse(timestamp) / 1000) + retentionDays * 86_400 } : {}
   return {
     /** Idempotent: a second delivery of the same event finds the record and writes nothing. */
     async put (event: AuditEvent): Promise<'created' | 'duplicate'> {

@@ -1,5 +1,11 @@
 // Every key of the single table is built here, so the access patterns read in one place.
 
+/**
+ * The table's TTL attribute (template.yaml: Table.TimeToLiveSpecification; DynamoDB allows one per
+ * table), epoch seconds: audit records carry it with AUDIT_RETENTION_DAYS, webhook deliveries always.
+ */
+export const TTL_ATTRIBUTE = 'expiresAt'
+
 export const featuresPartition = 'FEATURES'
 export const featureKey = (name: string) => ({ PK: featuresPartition, SK: `FEATURE#${name}` })
 export const featureEnvKey = (name: string, env: string) => ({ PK: `ENVIRONMENT#${name}`, SK: `ENV#${env}` })

@@ -8,9 +8,13 @@
 // Queue messages only wake a delivery up; an attempt first takes a lease on the item (conditional
 // update), so duplicate or early wake-ups never make two attempts at once. A pending item also has
 // a GSI1 entry ordered by its next attempt, which the sweeper queries to wake up what is due.
+//
+// Every write of a delivery sets its TTL attribute to RETENTION_DAYS after that write, so the
+// history of a subscription does not grow forever (one item per event it matched) and a delivery
+// is never deleted while it is still being retried: its retry window (24 h) is far shorter.
 import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { dueBy, webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webhookDuePartition } from './keys.js'
+import { dueBy, TTL_ATTRIBUTE, webhookDeliveryKey, webhookDeliveryPartition, webhookDueIndexKeys, webhookDuePartition } from './keys.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { MAX_PAGE_READS } from './list-page.js'
 import { webhookIdOf, type DeliverableEvent } from '../domain/webhooks.js'
@@ -42,6 +46,14 @@ export interface DeliveryRecord extends Delivery {
 }
 
 export const HISTORY_LIMIT = 20
+
+/** Days a delivery is kept after its last change (creation, attempt, cancellation, replay). */
+export const RETENTION_DAYS = 30
+
+/** The TTL value (epoch seconds) of a delivery written at `at` (ms). */
+export function deliveryExpiry (at: number): number {
+  return Math.floor(at / 1000) + RETENTION_DAYS * 86_400
+}
 
 function toDelivery (i: Record<string, unknown>): DeliveryRecord {
   const d: DeliveryRecord = {
@@ -95,7 +107,8 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
             windowStart: at,
             nextAttemptAt: at,
             attempts: 0,
-            history: []
+            history: [],
+            [TTL_ATTRIBUTE]: deliveryExpiry(at)
           },
           ConditionExpression: 'attribute_not_exists(PK)'
         }))
@@ -166,16 +179,16 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
     async recordAttempt (lease: Lease, attempt: Attempt, outcome: AttemptOutcome): Promise<boolean> {
       const { subscriptionId, eventId } = lease.record
       const history = [...lease.record.history, attempt].slice(-HISTORY_LIMIT)
-      const names: Record<string, string> = { '#s': 'status' }
-      const values: Record<string, unknown> = { ':t': lease.token, ':s': outcome.status, ':h': history, ':one': 1 }
-      let update = 'SET #s = :s, history = :h, attempts = attempts + :one REMOVE leaseUntil, leaseToken'
+      const names: Record<string, string> = { '#s': 'status', '#ttl': TTL_ATTRIBUTE }
+      const values: Record<string, unknown> = { ':t': lease.token, ':s': outcome.status, ':h': history, ':one': 1, ':ttl': deliveryExpiry(Date.parse(attempt.at)) }
+      let update: string
       if (outcome.status === 'pending') {
-        update = 'SET #s = :s, history = :h, attempts = attempts + :one, nextAttemptAt = :next, GSI1PK = :gpk, GSI1SK = :gsk REMOVE leaseUntil, leaseToken'
+        update = 'SET #s = :s, history = :h, attempts = attempts + :one, #ttl = :ttl, nextAttemptAt = :next, GSI1PK = :gpk, GSI1SK = :gsk REMOVE leaseUntil, leaseToken'
         const due = webhookDueIndexKeys(outcome.nextAttemptAt, subscriptionId, eventId)
         Object.assign(values, { ':next': outcome.nextAttemptAt, ':gpk': due.GSI1PK, ':gsk': due.GSI1SK })
       } else {
         const field = outcome.status === 'delivered' ? 'deliveredAt' : 'failedAt'
-        update = `SET #s = :s, history = :h, attempts = attempts + :one, ${field} = :when REMOVE leaseUntil, leaseToken, nextAttemptAt, GSI1PK, GSI1SK`
+        update = `SET #s = :s, history = :h, attempts = attempts + :one, #ttl = :ttl, ${field} = :when REMOVE leaseUntil, leaseToken, nextAttemptAt, GSI1PK, GSI1SK`
         values[':when'] = attempt.at
       }
       try {
@@ -200,10 +213,10 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
         await doc.send(new UpdateCommand({
           TableName: tableName,
           Key: webhookDeliveryKey(subscriptionId, eventId),
-          UpdateExpression: 'SET #s = :c, cancelReason = :r, failedAt = :at REMOVE leaseUntil, leaseToken, nextAttemptAt, GSI1PK, GSI1SK',
+          UpdateExpression: 'SET #s = :c, cancelReason = :r, failedAt = :at, #ttl = :ttl REMOVE leaseUntil, leaseToken, nextAttemptAt, GSI1PK, GSI1SK',
           ConditionExpression: '#s = :pending',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':c': 'cancelled', ':r': reason, ':at': new Date(at).toISOString(), ':pending': 'pending' }
+          ExpressionAttributeNames: { '#s': 'status', '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':c': 'cancelled', ':r': reason, ':at': new Date(at).toISOString(), ':pending': 'pending', ':ttl': deliveryExpiry(at) }
         }))
       } catch (err) {
         if (!conditionFailed(err)) throw err
@@ -217,10 +230,10 @@ export function createWebhookDeliveryRepository ({ doc, tableName }: { doc: Dyna
         await doc.send(new UpdateCommand({
           TableName: tableName,
           Key: webhookDeliveryKey(subscriptionId, eventId),
-          UpdateExpression: 'SET #s = :pending, windowStart = :at, nextAttemptAt = :at, GSI1PK = :gpk, GSI1SK = :gsk REMOVE failedAt, cancelReason',
+          UpdateExpression: 'SET #s = :pending, windowStart = :at, nextAttemptAt = :at, GSI1PK = :gpk, GSI1SK = :gsk, #ttl = :ttl REMOVE failedAt, cancelReason',
           ConditionExpression: '#s IN (:failed, :cancelled)',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':at': at, ':gpk': due.GSI1PK, ':gsk': due.GSI1SK, ':failed': 'failed', ':cancelled': 'cancelled' }
+          ExpressionAttributeNames: { '#s': 'status', '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':pending': 'pending', ':at': at, ':gpk': due.GSI1PK, ':gsk': due.GSI1SK, ':failed': 'failed', ':cancelled': 'cancelled', ':ttl': deliveryExpiry(at) }
         }))
         return 'replayed'
       } catch (err) {

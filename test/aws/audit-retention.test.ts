@@ -5,8 +5,8 @@ import t from 'tap'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { startStack, testEnv } from '../helper.js'
 import { createDocumentClient } from '../../src/aws.js'
-import { AUDIT_EXPIRY_ATTRIBUTE, createAuditRepository } from '../../src/repositories/audit-repository.js'
-import { auditKey } from '../../src/repositories/keys.js'
+import { createAuditRepository } from '../../src/repositories/audit-repository.js'
+import { auditKey, TTL_ATTRIBUTE } from '../../src/repositories/keys.js'
 import { buildAuditEvent } from '../../src/domain/audit.js'
 import { workerConfig } from '../../src/lambda/env.js'
 import { createWorkers } from '../../src/workers/runtime.js'
@@ -23,16 +23,16 @@ t.test('with a retention, the record expires that many days after its timestamp'
   const audit = createAuditRepository({ doc, tableName: env.TABLE_NAME, retentionDays: 30 })
   const e = event('retained-flag')
   t.equal(await audit.put(e), 'created')
-  t.equal((await stored(e))[AUDIT_EXPIRY_ATTRIBUTE], timestamp / 1000 + 30 * 86_400)
+  t.equal((await stored(e))[TTL_ATTRIBUTE], timestamp / 1000 + 30 * 86_400)
   const listed = await audit.list('retained-flag', { order: 'asc', limit: 10 })
-  t.notOk(AUDIT_EXPIRY_ATTRIBUTE in listed.items[0]!, 'the API does not show it')
+  t.notOk(TTL_ATTRIBUTE in listed.items[0]!, 'the API does not show it')
 })
 
 t.test('by default audit records live forever', async (t) => {
   const audit = createAuditRepository({ doc, tableName: env.TABLE_NAME })
   const e = event('kept')
   await audit.put(e)
-  t.notOk(AUDIT_EXPIRY_ATTRIBUTE in await stored(e))
+  t.notOk(TTL_ATTRIBUTE in await stored(e))
 })
 
 t.test('the workers take it from their configuration (AUDIT_RETENTION_DAYS)', async (t) => {
@@ -43,5 +43,5 @@ t.test('the workers take it from their configuration (AUDIT_RETENTION_DAYS)', as
   t.teardown(() => workers.destroy())
   const e = event('worker-flag')
   await workers.audit.put(e)
-  t.equal((await stored(e))[AUDIT_EXPIRY_ATTRIBUTE], timestamp / 1000 + 7 * 86_400)
+  t.equal((await stored(e))[TTL_ATTRIBUTE], timestamp / 1000 + 7 * 86_400)
 })
