@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { forbidden, tooManyRequests, unauthorized } from '../src/domain/errors.js'
+import { forbidden, notAcceptable, tooManyRequests, unauthorized } from '../src/domain/errors.js'
 import { problems } from '../src/schemas/common.js'
 import { EventStreamSchema, NotModified, SyncDocumentSchema, SyncQuery } from '../src/schemas/sdk.js'
 import { chooseEncoding, createSnapshotService } from '../src/sync/snapshots.js'
@@ -25,7 +25,19 @@ export interface SdkRoutesOptions {
   pollMs?: number
   /** Heartbeat period of open streams (default 15 s); each heartbeat also re-verifies the key. */
   heartbeatMs?: number
+  /**
+   * The largest document sent uncompressed; larger ones only to clients that accept br or gzip
+   * (406 otherwise). Default: no bound. EvaluateFunction sets LAMBDA_UNCOMPRESSED_LIMIT.
+   */
+  maxUncompressedBytes?: number
 }
+
+/**
+ * Lambda's response payload is at most 6 291 556 bytes, counted after the body is escaped into
+ * the JSON of the response (a sync document grows ~19 %): 5 MB of JSON stays under it. Past it
+ * the runtime fails the invocation and API Gateway answers a bare 500 (docs/DEPLOY.md).
+ */
+export const LAMBDA_UNCOMPRESSED_LIMIT = 5_000_000
 
 /** Unsent stream bytes past which a client is taken as no longer reading. */
 const MAX_UNSENT_BYTES = 256 * 1024
@@ -73,7 +85,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
       summary: 'The rules of the API key\'s environment, for in-process evaluation (server API keys only; ETag, 304, gzip/br)',
       security: SECURITY,
       querystring: SyncQuery,
-      response: { 200: SyncDocumentSchema, 304: NotModified, ...problems(400, 401, 403, 429, 503) }
+      response: { 200: SyncDocumentSchema, 304: NotModified, ...problems(400, 401, 403, 406, 429, 503) }
     }
   }, async function syncFlags (request, reply) {
     const env = environmentOf(request)
@@ -83,6 +95,9 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) return await (reply as FastifyReply).code(304).send()
     const doc = await snapshots.render(env, current)
     const encoding = chooseEncoding(request.headers['accept-encoding'])
+    if (encoding === 'identity' && opts.maxUncompressedBytes !== undefined && doc.json.length > opts.maxUncompressedBytes) {
+      throw notAcceptable(`These rules are ${doc.json.length} bytes uncompressed, more than this deployment sends uncompressed (${opts.maxUncompressedBytes}): ask for them with Accept-Encoding: br or gzip (the Switchyard provider and every fetch do)`)
+    }
     const body = await doc.encoded(encoding)
     if (encoding !== 'identity') reply.header('content-encoding', encoding)
     // The rendered bytes as they are (a Buffer is never re-serialized).

@@ -7,14 +7,19 @@ import type { FastifyInstance } from 'fastify'
 import { registerCore, type CoreOptions } from './core.js'
 import evaluateRoutes from '../routes/evaluate.js'
 import ofrepRoutes from '../routes/ofrep.js'
-import sdkRoutes from '../routes/sdk.js'
+import sdkRoutes, { LAMBDA_UNCOMPRESSED_LIMIT } from '../routes/sdk.js'
 
-async function evaluateApp (fastify: FastifyInstance, opts: CoreOptions) {
+export interface EvaluateAppOptions extends CoreOptions {
+  /** See routes/sdk.ts (default LAMBDA_UNCOMPRESSED_LIMIT: this surface runs on Lambda). */
+  sdkMaxUncompressedBytes?: number
+}
+
+async function evaluateApp (fastify: FastifyInstance, opts: EvaluateAppOptions) {
   await registerCore(fastify, opts)
   await fastify.register(evaluateRoutes, { prefix: '/features' })
   await fastify.register(ofrepRoutes, { prefix: '/ofrep/v1' })
   // GET /sdk/v1/flags (read-only); no stream: an HTTP API cannot hold a response open.
-  await fastify.register(sdkRoutes, { prefix: '/sdk/v1' })
+  await fastify.register(sdkRoutes, { prefix: '/sdk/v1', maxUncompressedBytes: opts.sdkMaxUncompressedBytes ?? LAMBDA_UNCOMPRESSED_LIMIT })
 }
 
 export default fp(evaluateApp, { name: 'switchyard-evaluate' })

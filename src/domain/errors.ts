@@ -27,6 +27,7 @@ export const unauthorized = (detail = 'Authentication required') =>
   new AppError(401, 'Unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } })
 export const forbidden = (detail = 'Insufficient role') => new AppError(403, 'Forbidden', detail)
 export const notFound = (detail: string, errors?: FieldError[]) => new AppError(404, 'Not Found', detail, { errors })
+export const notAcceptable = (detail: string) => new AppError(406, 'Not Acceptable', detail)
 export const conflict = (detail: string) => new AppError(409, 'Conflict', detail)
 export const preconditionFailed = (detail: string) => new AppError(412, 'Precondition Failed', detail)
 export const preconditionRequired = (detail: string) => new AppError(428, 'Precondition Required', detail)

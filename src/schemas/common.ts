@@ -24,6 +24,7 @@ export function problems (...codes: number[]): Record<number, TSchema> {
     401: 'Missing or invalid credentials',
     403: 'Role or environment not allowed',
     404: 'Not found',
+    406: 'No acceptable encoding (the document is too large to send uncompressed here)',
     409: 'Conflict',
     412: 'If-Match does not match the current version',
     413: 'Body too large',

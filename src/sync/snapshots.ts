@@ -60,11 +60,11 @@ export function syncEtag (env: string, rev: Pick<EnvRevision, 'revision' | 'chan
   return `"${SYNC_FORMAT_VERSION}-${env}-${rev.revision}${provisional ? '-p' : ''}"`
 }
 
-/** The encoding to answer with, from Accept-Encoding (q-values beyond 0 are not ranked: br, then gzip). */
+/** The encoding to answer with, from Accept-Encoding (q-values beyond 0 are not ranked: br, then gzip; `*` is any, so br). */
 export function chooseEncoding (header: string | undefined): Encoding {
   if (header === undefined) return 'identity'
   const offered = new Set(header.split(',').map((p) => p.trim().split(';')).filter(([, q]) => q === undefined || !/^q=0(\.0*)?$/.test(q.trim())).map(([c]) => c.trim().toLowerCase()))
-  if (offered.has('br')) return 'br'
+  if (offered.has('br') || offered.has('*')) return 'br'
   if (offered.has('gzip')) return 'gzip'
   return 'identity'
 }

@@ -8,6 +8,9 @@ import { build, expectProblem, json } from '../helper.js'
 import { definitionsOf } from '../../src/sdk/format.js'
 import { createWorkers } from '../../src/workers/runtime.js'
 import { loadConfig } from '../../src/config.js'
+import Fastify from 'fastify'
+import evaluateApp from '../../src/evaluate-app.js'
+import { serverOptions } from '../../src/core.js'
 
 t.test('the sync endpoint', async (t) => {
   // The clock seam: the ETag is provisional for 5 s after a change (src/sync/snapshots.ts).
@@ -154,5 +157,22 @@ t.test('the sync endpoint', async (t) => {
     t.equal(br.headers['content-encoding'], 'br')
     t.same(JSON.parse(brotliDecompressSync(br.rawPayload).toString('utf8')), json(plain))
     t.notOk((await sync({ 'x-api-key': server.key, 'accept-encoding': 'identity' })).headers['content-encoding'])
+    t.equal((await sync({ 'x-api-key': server.key, 'accept-encoding': '*' })).headers['content-encoding'], 'br', '* is any encoding')
+  })
+
+  t.test('EvaluateFunction (Lambda) sends a large document only compressed: 406 problem+json otherwise', async (t) => {
+    // The same table through the Lambda surface, its bound lowered under this small document.
+    const lambda = Fastify(serverOptions('silent'))
+    t.teardown(() => lambda.close())
+    await lambda.register(evaluateApp, { env: ctx.env, sdkMaxUncompressedBytes: 100 })
+    const get = (headers: Record<string, string>) => lambda.inject({ method: 'GET', url: '/sdk/v1/flags', headers: { 'x-api-key': server.key, ...headers } })
+    for (const enc of [undefined, 'identity', 'deflate']) {
+      const refused = expectProblem(t, await get(enc === undefined ? {} : { 'accept-encoding': enc }), 406, `Accept-Encoding: ${enc ?? '(none)'}`)
+      t.match(refused.detail, /bytes uncompressed, more than this deployment sends uncompressed \(100\): ask for them with Accept-Encoding: br or gzip/)
+    }
+    const gz = await get({ 'accept-encoding': 'gzip' })
+    t.equal(gz.statusCode, 200)
+    t.same(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')).flags.map((f: { key: string }) => f.key).sort(), ['checkout', 'dark-mode'])
+    t.equal((await get({ 'if-none-match': String(gz.headers.etag) })).statusCode, 304, 'a 304 has no body to refuse')
   })
 })
