@@ -121,7 +121,9 @@ export async function startDevServer (rawEnv: Record<string, string | undefined>
 function trackSockets (server: FastifyInstance): Set<Socket> {
   // node:http (20 to 24) marks a connection's last request under maxRequestsPerSocket with
   // Connection: close but leaves the socket open until the keep-alive timeout: end it after that answer.
-  server.server.on('request', function lastOnConnection (_req, res: ServerResponse & { maxRequestsOnConnectionReached?: boolean }) {
+  // Before Fastify's own listener: an answer decided synchronously (a 304 from memory, a 401, a
+  // 404) is written within that listener, too late for a listener behind it.
+  server.server.prependListener('request', function lastOnConnection (_req, res: ServerResponse & { maxRequestsOnConnectionReached?: boolean }) {
     if (res.maxRequestsOnConnectionReached === true) res.shouldKeepAlive = false
   })
   const sockets = new Set<Socket>()

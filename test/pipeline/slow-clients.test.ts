@@ -64,6 +64,12 @@ t.test('connection cap and per-connection request cap', async (t) => {
   held[0].write(httpRequest('GET', '/health') + httpRequest('GET', '/health'))
   await held[0].closed
   t.same(held[0].responses.map((r) => [r.status, r.headers.connection]), [[200, 'keep-alive'], [200, 'keep-alive'], [200, 'close']], 'the third request on a connection is its last')
+  // The same when the last answer is decided synchronously (a 401 from the authentication hook):
+  // it is written before the request event's later listeners run.
+  held[1].write(httpRequest('GET', '/features') + httpRequest('GET', '/features'))
+  // Closed right after the answer, not left open until the keep-alive timeout (72 s by default).
+  await eventually(async () => held[1].isClosed(), { timeoutMs: 5_000, what: 'the connection closed after its last answer' })
+  t.same(held[1].responses.map((r) => [r.status, r.headers.connection]), [[200, 'keep-alive'], [401, 'keep-alive'], [401, 'close']], 'a synchronous answer closes its connection too')
   const again = await rawConnection(url)
   again.write(httpRequest('GET', '/health', { headers: { connection: 'close' } }))
   await again.closed
