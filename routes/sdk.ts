@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { forbidden, notAcceptable, tooManyRequests, unauthorized } from '../src/domain/errors.js'
 import { problems } from '../src/schemas/common.js'
 import { EventStreamSchema, NotModified, SyncDocumentSchema, SyncQuery } from '../src/schemas/sdk.js'
-import { chooseEncoding, createSnapshotService } from '../src/sync/snapshots.js'
+import { chooseEncoding, createSnapshotService, type Current } from '../src/sync/snapshots.js'
 import { ifNoneMatchMatches } from '../src/if-match.js'
 import { createChangeFeed, type ChangeEvent } from '../src/sync/change-feed.js'
 import { presentedCredential } from '../plugins/auth.js'
@@ -80,6 +80,9 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
 
   fastify.get('/flags', {
     onRequest: [fastify.authenticate, requireServerKey, fastify.evaluationRateLimit],
+    // Every provider polls it (or revalidates after each stream event): a per-minute summary at
+    // `info` instead of two log lines per request, like the evaluation routes (src/access-log.ts).
+    config: { accessLog: 'summary' },
     schema: {
       tags: ['sdk'],
       summary: 'The rules of the API key\'s environment, for in-process evaluation (server API keys only; ETag, 304, gzip/br)',
@@ -87,12 +90,27 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
       querystring: SyncQuery,
       response: { 200: SyncDocumentSchema, 304: NotModified, ...problems(400, 401, 403, 406, 429, 503) }
     }
-  }, async function syncFlags (request, reply) {
+  }, function syncFlags (request, reply) {
     const env = environmentOf(request)
-    const current = await snapshots.revision(env)
+    // Not async: a revision kept in memory answers the check (most often a 304) in this same turn,
+    // without the promise turns an await costs on the busiest request of the endpoint.
+    const kept = snapshots.keptRevision(env)
+    if (kept !== undefined) return answer(request, reply, env, kept)
+    return snapshots.revision(env).then((current) => answer(request, reply, env, current))
+  })
+
+  /** 304 at once, or the document (a promise): the handler's answer either way. */
+  function answer (request: FastifyRequest, reply: FastifyReply, env: string, current: Current): undefined | Promise<void> {
     // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
     reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
-    if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) return await (reply as FastifyReply).code(304).send()
+    if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) {
+      reply.code(304).send()
+      return undefined
+    }
+    return sendDocument(request, reply, env, current)
+  }
+
+  async function sendDocument (request: FastifyRequest, reply: FastifyReply, env: string, current: Current): Promise<void> {
     const doc = await snapshots.render(env, current)
     const encoding = chooseEncoding(request.headers['accept-encoding'])
     if (encoding === 'identity' && opts.maxUncompressedBytes !== undefined && doc.json.length > opts.maxUncompressedBytes) {
@@ -101,8 +119,8 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     const body = await doc.encoded(encoding)
     if (encoding !== 'identity') reply.header('content-encoding', encoding)
     // The rendered bytes as they are (a Buffer is never re-serialized).
-    return await (reply as FastifyReply).type('application/json; charset=utf-8').send(body)
-  })
+    await reply.type('application/json; charset=utf-8').send(body)
+  }
 
   if (opts.stream !== true) return
 

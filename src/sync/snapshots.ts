@@ -46,6 +46,9 @@ export interface SnapshotServiceOptions {
 
 export type Encoding = 'br' | 'gzip' | 'identity'
 
+/** An environment's revision and the ETag it is sent with. */
+export interface Current { rev: EnvRevision; etag: string }
+
 export interface Rendered {
   etag: string
   revision: number
@@ -75,20 +78,32 @@ export function createSnapshotService (opts: SnapshotServiceOptions) {
   const revisionTtlMs = opts.revisionTtlMs ?? 1_000
   const latest = new Map<string, Rendered>()
   const building = new Map<string, Promise<Rendered>>()
-  const revisions = new Map<string, { rev: Promise<EnvRevision>; until: number }>()
+  // `current` is set when the read has returned and the ETag has settled: a check of this
+  // environment is then answered synchronously, with the same object each time (the 304 path).
+  const revisions = new Map<string, { rev: Promise<EnvRevision>; until: number; current?: Current }>()
 
   /** The environment's revision and ETag; `fresh` always reads (the change feed's checks). */
-  async function revision (env: string, o: { fresh?: boolean } = {}): Promise<{ rev: EnvRevision; etag: string }> {
+  async function revision (env: string, o: { fresh?: boolean } = {}): Promise<Current> {
     const now = opts.now()
     let kept = o.fresh === true ? undefined : revisions.get(env)
     if (kept === undefined || kept.until <= now) {
       const read = getEnvRevision(opts.doc, opts.tableName, env)
-      kept = { rev: read, until: now + revisionTtlMs }
-      revisions.set(env, kept)
-      read.catch(() => { if (revisions.get(env)?.rev === read) revisions.delete(env) })
+      const entry: { rev: Promise<EnvRevision>; until: number; current?: Current } = { rev: read, until: now + revisionTtlMs }
+      kept = entry
+      revisions.set(env, entry)
+      read.then((rev) => {
+        const t = opts.now()
+        if (rev.changedAt === 0 || t - rev.changedAt >= settleMs) entry.current = { rev, etag: syncEtag(env, rev, t, settleMs) }
+      }, () => { if (revisions.get(env) === entry) revisions.delete(env) })
     }
     const rev = await kept.rev
     return { rev, etag: syncEtag(env, rev, opts.now(), settleMs) }
+  }
+
+  /** The kept revision when it answers without waiting (read, settled, within its time); else undefined. */
+  function keptRevision (env: string): Current | undefined {
+    const kept = revisions.get(env)
+    return kept !== undefined && kept.until > opts.now() ? kept.current : undefined
   }
 
   async function read (env: string, rev: EnvRevision): Promise<FlagDefinition[]> {
@@ -135,6 +150,7 @@ export function createSnapshotService (opts: SnapshotServiceOptions) {
 
   return {
     revision,
+    keptRevision,
     settleMs,
 
     /** A commit through this process changed the environment: the next check reads. */
@@ -143,7 +159,7 @@ export function createSnapshotService (opts: SnapshotServiceOptions) {
     },
 
     /** The environment's document at `etag` (read when the kept one is older; one read at a time per ETag). */
-    async render (env: string, current: { rev: EnvRevision; etag: string }): Promise<Rendered> {
+    async render (env: string, current: Current): Promise<Rendered> {
       const kept = latest.get(env)
       if (kept?.etag === current.etag) return kept
       const key = `${env}\u0000${current.etag}`
