@@ -19,27 +19,36 @@ declare module 'fastify' {
 
 interface Tally { count: number; totalMs: number; maxMs: number }
 
+/** request.log is pino's child or src/request-logger.ts's, both with isLevelEnabled (a custom logger may lack it). */
+function infoEnabled (request: FastifyRequest): boolean {
+  const log = request.log as FastifyRequest['log'] & { isLevelEnabled?: (level: string) => boolean }
+  return log.isLevelEnabled === undefined || log.isLevelEnabled('info')
+}
+
 export const SUMMARY_WINDOW_MS = 60_000
 
 export class SummarisingLogController extends LogController {
   private windowStart = Date.now()
   private tallies = new Map<string, Tally>()
 
-  private summarised (request: FastifyRequest): boolean {
-    return request.routeOptions.config?.accessLog === 'summary'
-  }
-
   override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
-    if (this.summarised(request)) return
+    // Both the line and the summary are written at `info`: below it there is nothing to decide.
+    if (!infoEnabled(request) || request.routeOptions.config?.accessLog === 'summary') return
     super.incomingRequest(request, reply)
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if ((error !== null && error !== undefined) || reply.statusCode >= 500 || !this.summarised(request)) {
+    if ((error !== null && error !== undefined) || reply.statusCode >= 500) {
       super.requestCompleted(error, request, reply)
       return
     }
-    const key = `${request.method} ${request.routeOptions.url ?? ''} ${reply.statusCode}`
+    if (!infoEnabled(request)) return
+    const route = request.routeOptions
+    if (route.config?.accessLog !== 'summary') {
+      super.requestCompleted(error, request, reply)
+      return
+    }
+    const key = `${request.method} ${route.url ?? ''} ${reply.statusCode}`
     const ms = reply.elapsedTime
     const tally = this.tallies.get(key)
     if (tally === undefined) this.tallies.set(key, { count: 1, totalMs: ms, maxMs: ms })

@@ -16,6 +16,7 @@ import { ProblemSchema } from './schemas/common.js'
 import { serviceUnavailable } from './domain/errors.js'
 import { sharedSerializerFactory } from './schema-compilers.js'
 import { SummarisingLogController } from './access-log.js'
+import { requestLogger } from './request-logger.js'
 import { lambdaRequestId, serverRequestId } from './request-id.js'
 
 export interface CoreOptions extends AwsPluginOptions, StorePluginOptions, AuthPluginOptions {
@@ -118,6 +119,8 @@ export function serverOptions (logLevel: string, limits: HttpLimits = DEFAULT_HT
     },
     // The evaluation routes log a per-minute summary instead of two lines per request (src/access-log.ts).
     logController: new SummarisingLogController(),
+    // request.log is made when something logs (src/request-logger.ts).
+    childLoggerFactory: requestLogger,
     bodyLimit: 1024 * 1024,
     // The server's own request ids, never a client's (src/request-id.ts).
     requestIdHeader: false as const,
