@@ -1,4 +1,5 @@
 // `npm run dev` / `npm start`: listen, print where things are, shut down cleanly on a signal.
+import './lib/tick-maps.js' // first: see there
 import { startDevServer, type DevServer } from './local/dev.js'
 import { describeStartupError } from './local/startup-errors.js'
 

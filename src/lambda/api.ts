@@ -10,6 +10,7 @@
 // The Swagger UI is off: it serves its assets from files next to its package, which a bundle
 // does not have. /openapi.json is served.
 import './call-sites.js' // first: before pino loads (see there)
+import '../lib/tick-maps.js' // before any request: see there
 import Fastify from 'fastify'
 import switchyard from '../app.js'
 import { serverOptions } from '../core.js'

@@ -2,6 +2,7 @@
 // the OFREP routes) behind the same HTTP API. Read-only: its role can only read the table and the
 // JWT secret, so it seeds nothing on start. Init happens at module load (Lambda's init phase).
 import './call-sites.js' // first: before pino loads (see there)
+import '../lib/tick-maps.js' // before any request: see there
 import Fastify from 'fastify'
 import evaluateApp from '../evaluate-app.js'
 import { serverOptions } from '../core.js'
