@@ -4,7 +4,7 @@
 // flow by keyboard alone; axe-core on every page.
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
-import { eventually } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { ADMIN, axeViolations, call, launchBrowser, newPage, signIn, startDev, tokenFor } from './support.js'
 
 // A dev server (and, on a fresh clone, the console build) and a browser: ~50 s alone, more on a

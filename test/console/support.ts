@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { eventually, type Teardown } from '../helper.js'
+import type { Teardown } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { serverEnv } from '../reliability/support.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')

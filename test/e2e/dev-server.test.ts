@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { eventually } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { serverEnv, startChild, waitForOutput } from '../reliability/support.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }

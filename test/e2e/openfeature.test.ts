@@ -9,7 +9,7 @@ import { OpenFeature as ServerOpenFeature, ErrorCode } from '@openfeature/server
 import { OFREPProvider } from '@openfeature/ofrep-provider'
 import { OpenFeature as WebOpenFeature, ProviderEvents } from '@openfeature/web-sdk'
 import { OFREPWebProvider } from '@openfeature/ofrep-web-provider'
-import { eventually } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { createApiKey, seedFlags, type Call } from '../ofrep/seed.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }

@@ -7,7 +7,7 @@ import t from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { eventually } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { startChild, waitForOutput } from '../reliability/support.js'
 import { httpRequest, rawConnection } from './raw-http.js'
 

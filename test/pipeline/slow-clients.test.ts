@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { eventually } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { startDevServer, type DevServer } from '../../src/local/dev.js'
 import { httpRequest, rawConnection, type RawConnection } from './raw-http.js'
 
