@@ -6,6 +6,7 @@ import {
 } from '../src/schemas/api-keys.js'
 import { NoContent, problems } from '../src/schemas/common.js'
 import { notFound } from '../src/domain/errors.js'
+import { requestOrigin } from '../src/request-id.js'
 
 const SECURITY = [{ bearerAuth: [] }]
 
@@ -22,7 +23,7 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
       response: { 201: CreatedApiKeySchema, ...problems(400, 401, 403) }
     }
   }, async function createApiKey (request, reply) {
-    const created = await fastify.apiKeys.create(request.body, { actor: request.user.sub, requestId: request.id })
+    const created = await fastify.apiKeys.create(request.body, { actor: request.user.sub, ...requestOrigin(request) })
     // The response carries a credential: no cache may keep it.
     reply.header('cache-control', 'no-store').header('location', `/api-keys/${created.id}`)
     return reply.code(201).send(created)
@@ -80,7 +81,7 @@ export default async function apiKeyRoutes (app: FastifyInstance) {
       response: { 204: NoContent, ...problems(400, 401, 403, 404) }
     }
   }, async function revokeApiKey (request, reply) {
-    await fastify.apiKeys.revoke(request.params.id, { actor: request.user.sub, requestId: request.id })
+    await fastify.apiKeys.revoke(request.params.id, { actor: request.user.sub, ...requestOrigin(request) })
     return reply.code(204).send(null)
   })
 }

@@ -3,17 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { FlagName } from '../src/domain/model.js'
 import { problems } from '../src/schemas/common.js'
-
-const AuditRecordSchema = Type.Object({
-  eventId: Type.String(),
-  action: Type.String(),
-  actor: Type.String(),
-  timestamp: Type.String(),
-  environment: Type.Optional(Type.String()),
-  requestId: Type.Optional(Type.String()),
-  before: Type.Unknown({ description: 'State before the change (null on create)' }),
-  after: Type.Unknown({ description: 'State after the change (null on delete)' })
-})
+import { AuditRecordSchema } from '../src/schemas/audit.js'
 
 const AuditQuery = Type.Object({
   order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: 'asc = oldest first' }),

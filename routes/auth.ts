@@ -7,6 +7,7 @@ import { createLoginLimits } from '../src/auth/login-limits.js'
 import { randomBytes } from 'node:crypto'
 import { passwordWeakness, hashPassword, verifyPassword } from '../src/auth/passwords.js'
 import { normalizeEmail, publicUser } from '../src/repositories/user-repository.js'
+import { requestOrigin } from '../src/request-id.js'
 
 export default async function authRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -47,7 +48,7 @@ export default async function authRoutes (app: FastifyInstance) {
     const weakness = passwordWeakness(password, email)
     if (weakness !== null) throw badRequest(`Weak password: ${weakness}`, [{ path: '/body/password', message: weakness }])
     const passwordHash = await hashPassword(password, fastify.config.BCRYPT_ROUNDS)
-    const user = await fastify.users.create({ username, email: normalizeEmail(email), passwordHash, role: 'CLIENT' }, { actor: `user:${normalizeEmail(email)}`, requestId: request.id })
+    const user = await fastify.users.create({ username, email: normalizeEmail(email), passwordHash, role: 'CLIENT' }, { actor: `user:${normalizeEmail(email)}`, ...requestOrigin(request) })
     reply.header('location', `/users/${encodeURIComponent(user.email)}`)
     return reply.code(201).send(publicUser(user))
   })

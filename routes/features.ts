@@ -11,6 +11,7 @@ import type { EnvTargetingInput } from '../src/domain/flag-input.js'
 import { AppError, notFound } from '../src/domain/errors.js'
 import type { FeatureWithEnvironments } from '../src/repositories/feature-repository.js'
 import type { WriteMeta } from '../src/repositories/store.js'
+import { requestOrigin } from '../src/request-id.js'
 
 const SECURITY = [{ bearerAuth: [] }]
 
@@ -45,7 +46,7 @@ export function featureView (f: FeatureWithEnvironments) {
 }
 
 function meta (request: FastifyRequest): WriteMeta {
-  return { actor: request.user.sub, requestId: request.id }
+  return { actor: request.user.sub, ...requestOrigin(request) }
 }
 
 /**

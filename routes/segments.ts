@@ -5,9 +5,10 @@ import { SegmentBody, SegmentParams, SegmentSchema, UpdateSegmentBody } from '..
 import { IfMatchHeaders, NoContent, problems } from '../src/schemas/common.js'
 import { requireIfMatch, etag } from '../src/if-match.js'
 import { notFound } from '../src/domain/errors.js'
+import { requestOrigin } from '../src/request-id.js'
 
 const SECURITY = [{ bearerAuth: [] }]
-const meta = (request: FastifyRequest) => ({ actor: request.user.sub, requestId: request.id })
+const meta = (request: FastifyRequest) => ({ actor: request.user.sub, ...requestOrigin(request) })
 /** Changing or deleting a segment requires If-Match (428 without it), like flags. */
 const guarded = (request: FastifyRequest & { params: { key: string } }) => ({ ...meta(request), ifMatch: requireIfMatch(request.headers['if-match'], `segment '${request.params.key}'`) })
 

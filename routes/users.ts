@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ListUsersQuery, RoleBody, UserListSchema, UserParams, UserSchema } from '../src/schemas/auth.js'
 import { problems } from '../src/schemas/common.js'
+import { requestOrigin } from '../src/request-id.js'
 
 export default async function userRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -29,6 +30,6 @@ export default async function userRoutes (app: FastifyInstance) {
       response: { 200: UserSchema, ...problems(400, 401, 403, 404, 409) }
     }
   }, async function setRole (request) {
-    return await fastify.users.setRole(request.params.email, request.body.role, { actor: request.user.sub, requestId: request.id })
+    return await fastify.users.setRole(request.params.email, request.body.role, { actor: request.user.sub, ...requestOrigin(request) })
   })
 }

@@ -12,10 +12,11 @@ import { etag, parseIfMatch } from '../src/if-match.js'
 import { conflict, notFound } from '../src/domain/errors.js'
 import { publicDelivery } from '../src/repositories/webhook-delivery-repository.js'
 import { TEST_EVENT_TYPE, type DeliverableEvent } from '../src/domain/webhooks.js'
+import { requestOrigin } from '../src/request-id.js'
 
 const SECURITY = [{ bearerAuth: [] }]
 const TAGS = ['webhooks']
-const meta = (request: FastifyRequest) => ({ actor: request.user.sub, requestId: request.id, ifMatch: parseIfMatch(request.headers['if-match']) })
+const meta = (request: FastifyRequest) => ({ actor: request.user.sub, ...requestOrigin(request), ifMatch: parseIfMatch(request.headers['if-match']) })
 
 export default async function webhookRoutes (app: FastifyInstance) {
   const fastify = app.withTypeProvider<TypeBoxTypeProvider>()

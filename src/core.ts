@@ -29,13 +29,13 @@ export function corsOrigin (setting: string): true | string[] {
   return origins.includes('*') ? true : origins
 }
 
-/** Response headers browsers may read (ETag for OFREP polling, Retry-After, Location, the request id). */
-export const CORS_EXPOSED_HEADERS = 'etag, retry-after, location, x-request-id'
+/** Response headers browsers may read (ETag for OFREP polling, Retry-After, Location, the request and correlation ids). */
+export const CORS_EXPOSED_HEADERS = 'etag, retry-after, location, x-request-id, x-correlation-id'
 
 // On AWS, API Gateway's CorsConfiguration (template.yaml) answers instead of this plugin;
 // `npm run check:template` proves it has these same methods, headers and max age.
 export const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
-export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment', 'x-request-id']
+export const CORS_ALLOWED_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'x-api-key', 'x-environment', 'x-request-id', 'x-correlation-id']
 export const CORS_MAX_AGE_SECONDS = 600
 
 export async function registerCore (fastify: FastifyInstance, opts: CoreOptions): Promise<void> {

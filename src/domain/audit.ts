@@ -24,7 +24,12 @@ export const AuditEventSchema = Type.Object({
   timestamp: Type.String({ format: 'date-time' }),
   before: Type.Union([Type.Null(), Type.Unknown()]),
   after: Type.Union([Type.Null(), Type.Unknown()]),
-  requestId: Type.Optional(Type.String())
+  // The two ids are not bounded here: the edge validated them, and a consumer that refused an
+  // event would send the only record of a committed change to the DLQ.
+  /** The id the service answered the change's request with (X-Request-Id); absent for workers' changes. */
+  requestId: Type.Optional(Type.String()),
+  /** The client's own id for that request (X-Correlation-Id), when it sent a valid one. */
+  correlationId: Type.Optional(Type.String())
 })
 export type AuditEvent = Static<typeof AuditEventSchema>
 
@@ -37,6 +42,18 @@ export interface AuditEventInput {
   before: unknown
   after: unknown
   requestId?: string
+  correlationId?: string
+}
+
+/** Which request made a change: set for changes made through the HTTP API, absent for workers'. */
+export interface AuditOrigin { requestId?: string; correlationId?: string }
+
+/** The origin fields of a write's meta, without keys for the absent ones. */
+export function auditOrigin (meta: AuditOrigin): AuditOrigin {
+  const origin: AuditOrigin = {}
+  if (meta.requestId !== undefined) origin.requestId = meta.requestId
+  if (meta.correlationId !== undefined) origin.correlationId = meta.correlationId
+  return origin
 }
 
 export interface IdGenerator { eventId(): string }

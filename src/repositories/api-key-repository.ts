@@ -13,7 +13,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { ALL_OLD } from './store.js'
 import { apiKeyKey, apiKeyListKeys, environmentKey, apiKeysIndexPartition } from './keys.js'
-import { buildAuditEvent } from '../domain/audit.js'
+import { auditOrigin, buildAuditEvent } from '../domain/audit.js'
 import { badRequest, notFound } from '../domain/errors.js'
 import { decodeCursor } from './cursor.js'
 import { gsi1Page } from './list-page.js'
@@ -109,7 +109,7 @@ export function createApiKeyRepository (store: Store, opts: ApiKeyRepositoryOpti
       const secret = `${API_KEY_SECRET_PREFIX}${input.environment}_${id}_${random(32).toString('base64url')}`
       const key: ApiKey = { id, name: input.name, environment: input.environment, kind: input.kind ?? 'client', role: 'CLIENT', createdAt: new Date(at).toISOString(), createdBy: meta.actor }
       const event = buildAuditEvent({
-        subject: `apikey:${id}`, environment: input.environment, action: 'API_KEY_CREATED', actor: meta.actor, before: null, after: key, requestId: meta.requestId
+        subject: `apikey:${id}`, environment: input.environment, action: 'API_KEY_CREATED', actor: meta.actor, before: null, after: key, ...auditOrigin(meta)
       }, ids, now)
       await store.commit([
         {
@@ -163,7 +163,7 @@ export function createApiKeyRepository (store: Store, opts: ApiKeyRepositoryOpti
       if (before.revokedAt !== undefined) return before
       const after: ApiKey = { ...before, revokedAt: new Date(now()).toISOString(), revokedBy: meta.actor }
       const event = buildAuditEvent({
-        subject: `apikey:${id}`, environment: current.environment, action: 'API_KEY_REVOKED', actor: meta.actor, before, after, requestId: meta.requestId
+        subject: `apikey:${id}`, environment: current.environment, action: 'API_KEY_REVOKED', actor: meta.actor, before, after, ...auditOrigin(meta)
       }, ids, now)
       try {
         await store.commit([{

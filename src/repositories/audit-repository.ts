@@ -15,6 +15,7 @@ export interface AuditRecord {
   before: unknown
   after: unknown
   requestId?: string
+  correlationId?: string
 }
 
 /**
@@ -54,6 +55,7 @@ export function createAuditRepository ({ doc, tableName, retentionDays = 0 }: { 
         if (i.feature !== undefined) r.feature = i.feature
         if (i.environment !== undefined) r.environment = i.environment
         if (i.requestId !== undefined) r.requestId = i.requestId
+        if (i.correlationId !== undefined) r.correlationId = i.correlationId
         return r
       })
       return { items, nextCursor: res.LastEvaluatedKey !== undefined ? encodeCursor(res.LastEvaluatedKey.SK) : null }

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta } from './store.js'
 import { environmentKey, environmentsPartition } from './keys.js'
-import { buildAuditEvent } from '../domain/audit.js'
+import { auditOrigin, buildAuditEvent } from '../domain/audit.js'
 import { conflict } from '../domain/errors.js'
 import { queryAll } from './query-all.js'
 
@@ -19,7 +19,7 @@ export function createEnvironmentRepository (store: Store) {
 
     async create (input: { name: string; description?: string }, meta: WriteMeta): Promise<Environment> {
       const env: Environment = { name: input.name, description: input.description ?? '', createdAt: new Date(now()).toISOString(), createdBy: meta.actor }
-      const event = buildAuditEvent({ subject: `environment:${env.name}`, environment: env.name, action: 'ENVIRONMENT_REGISTERED', actor: meta.actor, before: null, after: env, requestId: meta.requestId }, ids, now)
+      const event = buildAuditEvent({ subject: `environment:${env.name}`, environment: env.name, action: 'ENVIRONMENT_REGISTERED', actor: meta.actor, before: null, after: env, ...auditOrigin(meta) }, ids, now)
       await store.commit([{
         item: { Put: { TableName: tableName, Item: { ...environmentKey(env.name), entity: 'Environment', ...env }, ConditionExpression: 'attribute_not_exists(PK)' } },
         onConditionFailed: () => conflict(`Environment '${env.name}' already exists`)

@@ -5,7 +5,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store, WriteMeta, WriteOp } from './store.js'
 import { TransactionConflict } from './store.js'
 import { featureKey, featureEnvKey, featureEnvPartition, featuresPartition } from './keys.js'
-import { buildAuditEvent } from '../domain/audit.js'
+import { auditOrigin, buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed, preconditionRequired, type FieldError } from '../domain/errors.js'
 import type { EnvTargeting, FlagType, SegmentDefinition, Variant } from '../domain/model.js'
 import { validateFlag } from '../domain/validate-flag.js'
@@ -164,7 +164,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
         ...feature,
         environments: Object.fromEntries(envNames.map((env) => [env, { ...input.environments[env], version: 1, updatedAt: at, updatedBy: meta.actor }]))
       }
-      const event = buildAuditEvent({ subject: input.name, feature: input.name, action: 'FEATURE_CREATED', actor: meta.actor, before: null, after: result, requestId: meta.requestId }, ids, now)
+      const event = buildAuditEvent({ subject: input.name, feature: input.name, action: 'FEATURE_CREATED', actor: meta.actor, before: null, after: result, ...auditOrigin(meta) }, ids, now)
       await store.commit(items.foldRefCounts(ops), [event])
       return result
     },
@@ -211,7 +211,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
           }
         }
         const after: Feature = { ...before, ...changes, updatedAt: at, updatedBy: meta.actor, version } as Feature
-        const event = buildAuditEvent({ subject: name, feature: name, action: 'FEATURE_UPDATED', actor: meta.actor, before, after, requestId: meta.requestId }, ids, now)
+        const event = buildAuditEvent({ subject: name, feature: name, action: 'FEATURE_UPDATED', actor: meta.actor, before, after, ...auditOrigin(meta) }, ids, now)
         await store.commit(ops, [event])
         const result = await this.get(name)
         return result ?? { ...after, environments: {} }
@@ -240,7 +240,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
           ...items.sideItemOps(name, env, beforeConfig ?? undefined, targeting)
         ]
         const config: FeatureEnvConfig = { ...targeting, version, updatedAt: at, updatedBy: meta.actor }
-        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_UPDATED', actor: meta.actor, before: beforeConfig, after: config, requestId: meta.requestId }, ids, now)
+        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_UPDATED', actor: meta.actor, before: beforeConfig, after: config, ...auditOrigin(meta) }, ids, now)
         await store.commit(ops, [event])
         return { config, version }
       })
@@ -257,7 +257,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
           { item: { Delete: { TableName: tableName, Key: featureEnvKey(name, env), ConditionExpression: 'attribute_exists(PK)' } }, onConditionFailed: () => new VersionRace() },
           ...items.sideItemOps(name, env, before, undefined)
         ]
-        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_DELETED', actor: meta.actor, before, after: null, requestId: meta.requestId }, ids, now)
+        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_DELETED', actor: meta.actor, before, after: null, ...auditOrigin(meta) }, ids, now)
         await store.commit(ops, [event])
       })
     },
@@ -274,7 +274,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
           ])
         ])
         if (ops.length > 99) throw conflict(`Feature '${name}' has too many environment items to delete in one transaction`)
-        const event = buildAuditEvent({ subject: name, feature: name, action: 'FEATURE_DELETED', actor: meta.actor, before, after: null, requestId: meta.requestId }, ids, now)
+        const event = buildAuditEvent({ subject: name, feature: name, action: 'FEATURE_DELETED', actor: meta.actor, before, after: null, ...auditOrigin(meta) }, ids, now)
         await store.commit(ops, [event])
       })
     },
@@ -315,7 +315,7 @@ export function createFeatureRepository (store: Store, deps: { segments: Segment
           ...items.sideItemOps(name, env, before, targeting)
         ]
         const config: FeatureEnvConfig = { ...targeting, version, updatedAt: ts, updatedBy: meta.actor }
-        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_UPDATED', actor: meta.actor, before, after: config, requestId: meta.requestId }, ids, now)
+        const event = buildAuditEvent({ subject: name, feature: name, environment: env, action: 'ENVIRONMENT_UPDATED', actor: meta.actor, before, after: config, ...auditOrigin(meta) }, ids, now)
         await store.commit(items.foldRefCounts(ops), [event])
         return { applied: true, version }
       })

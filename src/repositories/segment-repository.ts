@@ -5,7 +5,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { batchGetAll } from './batch-get.js'
 import type { Store, WriteMeta, WriteOp } from './store.js'
 import { segmentKey, segmentRefKey, featureEnvKey, segmentsPartition } from './keys.js'
-import { buildAuditEvent } from '../domain/audit.js'
+import { auditOrigin, buildAuditEvent } from '../domain/audit.js'
 import { badRequest, conflict, notFound, preconditionFailed } from '../domain/errors.js'
 import type { SegmentDefinition } from '../domain/model.js'
 import { validateSegment } from '../domain/validate-flag.js'
@@ -85,7 +85,7 @@ export function createSegmentRepository (store: Store) {
       check(seg)
       const at = new Date(now()).toISOString()
       const segment: Segment = { ...seg, version: 1, createdAt: at, updatedAt: at, updatedBy: meta.actor }
-      const event = buildAuditEvent({ subject: `segment:${seg.key}`, action: 'SEGMENT_CREATED', actor: meta.actor, before: null, after: segment, requestId: meta.requestId }, ids, now)
+      const event = buildAuditEvent({ subject: `segment:${seg.key}`, action: 'SEGMENT_CREATED', actor: meta.actor, before: null, after: segment, ...auditOrigin(meta) }, ids, now)
       await store.commit([{
         item: { Put: { TableName: tableName, Item: { ...segmentKey(seg.key), entity: 'Segment', ...segment }, ConditionExpression: 'attribute_not_exists(PK)' } },
         onConditionFailed: () => conflict(`Segment '${seg.key}' already exists`)
@@ -103,7 +103,7 @@ export function createSegmentRepository (store: Store) {
         if (users.length > 90) throw conflict(`Segment '${seg.key}' is used by ${users.length} flag environments; at most 90 can be refreshed in one change`)
         const at = new Date(now()).toISOString()
         const segment: Segment = { ...seg, version: current.version + 1, createdAt: current.createdAt, updatedAt: at, updatedBy: meta.actor }
-        const event = buildAuditEvent({ subject: `segment:${seg.key}`, action: 'SEGMENT_UPDATED', actor: meta.actor, before: current, after: segment, requestId: meta.requestId }, ids, now)
+        const event = buildAuditEvent({ subject: `segment:${seg.key}`, action: 'SEGMENT_UPDATED', actor: meta.actor, before: current, after: segment, ...auditOrigin(meta) }, ids, now)
         try {
           await store.commit([
             {
@@ -143,7 +143,7 @@ export function createSegmentRepository (store: Store) {
       if (users.length > 0) {
         throw conflict(`Segment '${key}' is used by ${users.map((u) => `${u.flag}/${u.environment}`).slice(0, 10).join(', ')}; remove it from their rules first`)
       }
-      const event = buildAuditEvent({ subject: `segment:${key}`, action: 'SEGMENT_DELETED', actor: meta.actor, before: current, after: null, requestId: meta.requestId }, ids, now)
+      const event = buildAuditEvent({ subject: `segment:${key}`, action: 'SEGMENT_DELETED', actor: meta.actor, before: current, after: null, ...auditOrigin(meta) }, ids, now)
       await store.commit([
         {
           item: {

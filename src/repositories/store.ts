@@ -21,10 +21,14 @@ export interface WriteOp {
   onConditionFailed?: (current: Record<string, unknown> | undefined) => Error
 }
 
-/** Who writes and why: every repository write takes one. */
+/**
+ * Who writes and why: every repository write takes one. requestId/correlationId name the HTTP
+ * request that made the change (its audit record carries them); workers set only actor.
+ */
 export interface WriteMeta {
   actor: string
   requestId?: string
+  correlationId?: string
   ifMatch?: number
   /** Refuse (428) to replace an existing environment config: the caller sent no If-Match. */
   createOnly?: boolean

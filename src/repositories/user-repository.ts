@@ -4,7 +4,7 @@ import { ALL_OLD } from './store.js'
 import { userKey, userListKeys, usersIndexPartition } from './keys.js'
 import { decodeCursor } from './cursor.js'
 import { gsi1Page } from './list-page.js'
-import { buildAuditEvent } from '../domain/audit.js'
+import { auditOrigin, buildAuditEvent } from '../domain/audit.js'
 import { conflict, notFound } from '../domain/errors.js'
 
 export type Role = 'ADMIN' | 'CLIENT'
@@ -38,7 +38,7 @@ export function createUserRepository (store: Store) {
 
     async create (input: { username: string; email: string; passwordHash: string; role: Role }, meta: WriteMeta): Promise<User> {
       const user: User = { ...input, email: normalizeEmail(input.email), createdAt: new Date(now()).toISOString(), roleVersion: 1 }
-      const event = buildAuditEvent({ subject: `user:${user.email}`, action: 'USER_SIGNED_UP', actor: meta.actor, before: null, after: publicUser(user), requestId: meta.requestId }, ids, now)
+      const event = buildAuditEvent({ subject: `user:${user.email}`, action: 'USER_SIGNED_UP', actor: meta.actor, before: null, after: publicUser(user), ...auditOrigin(meta) }, ids, now)
       await store.commit([{
         item: { Put: { TableName: tableName, Item: { ...userKey(user.email), ...userListKeys(user.email), entity: 'User', ...user }, ConditionExpression: 'attribute_not_exists(PK)' } },
         onConditionFailed: () => conflict('An account with this email already exists')
@@ -50,7 +50,7 @@ export function createUserRepository (store: Store) {
       const current = await this.get(email)
       if (current === undefined) throw notFound(`User '${normalizeEmail(email)}' not found`)
       const after: User = { ...current, role, roleVersion: current.roleVersion + 1 }
-      const event = buildAuditEvent({ subject: `user:${current.email}`, action: 'USER_ROLE_CHANGED', actor: meta.actor, before: publicUser(current), after: publicUser(after), requestId: meta.requestId }, ids, now)
+      const event = buildAuditEvent({ subject: `user:${current.email}`, action: 'USER_ROLE_CHANGED', actor: meta.actor, before: publicUser(current), after: publicUser(after), ...auditOrigin(meta) }, ids, now)
       await store.commit([{
         item: {
           Update: {

@@ -8,7 +8,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store } from './store.js'
 import { ALL_OLD } from './store.js'
 import { webhookKey, webhooksPartition } from './keys.js'
-import { buildAuditEvent } from '../domain/audit.js'
+import { auditOrigin, buildAuditEvent } from '../domain/audit.js'
 import { notFound, preconditionFailed } from '../domain/errors.js'
 import type { WriteMeta } from './store.js'
 import { generateSecret } from '../domain/webhook-signature.js'
@@ -61,7 +61,7 @@ export function createWebhookRepository (store: Store, opts: { random?: (size: n
   }
 
   function audit (id: string, action: 'WEBHOOK_CREATED' | 'WEBHOOK_UPDATED' | 'WEBHOOK_DELETED' | 'WEBHOOK_SECRET_ROTATED', meta: WriteMeta, before: unknown, after: unknown) {
-    return buildAuditEvent({ subject: `webhook:${id}`, action, actor: meta.actor, before, after, requestId: meta.requestId }, ids, now)
+    return buildAuditEvent({ subject: `webhook:${id}`, action, actor: meta.actor, before, after, ...auditOrigin(meta) }, ids, now)
   }
 
   /** Replace the whole item, on the condition that it is still the version read. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { EnvName } from '../domain/model.js'
 import { Cursor } from './common.js'
+import { AuditOriginFields } from './audit.js'
 
 export const ApiKeyKind = Type.Union([Type.Literal('server'), Type.Literal('client')], {
   description: '`client`: evaluation results only (safe in a browser). `server`: may also download the rules of its environment (GET /sdk/v1/flags) for in-process evaluation. Keys created before kinds existed are `client`.'
@@ -64,7 +65,7 @@ export const ApiKeyAuditList = Type.Object({
     actor: Type.String(),
     timestamp: Type.String(),
     environment: Type.Optional(Type.String()),
-    requestId: Type.Optional(Type.String()),
+    ...AuditOriginFields,
     before: Type.Unknown({ description: 'The key (never its secret) before the change; null on create' }),
     after: Type.Unknown({ description: 'The key (never its secret) after the change' })
   })),

@@ -367,7 +367,7 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
   await t.test('audit repository: idempotent put, list asc/desc with cursors', async (t) => {
     const base = Date.parse('2024-05-01T12:00:00.000Z')
     const events = Array.from({ length: 5 }, (_, i) => buildAuditEvent(
-      { subject: 'audited', feature: 'audited', action: 'ENVIRONMENT_UPDATED', environment: 'dev', actor: ACTOR, before: { n: i }, after: { n: i + 1 }, requestId: `req-${i}` },
+      { subject: 'audited', feature: 'audited', action: 'ENVIRONMENT_UPDATED', environment: 'dev', actor: ACTOR, before: { n: i }, after: { n: i + 1 }, requestId: `req-${i}`, ...(i === 0 ? { correlationId: 'corr-0' } : {}) },
       { eventId: () => uuidv7() }, () => base + i * 1000))
     for (const e of events) t.equal(await audit.put(e), 'created')
     t.equal(await audit.put(events[0]), 'duplicate', 'second delivery is a no-op')
@@ -392,7 +392,8 @@ export async function repositorySuite (t: Test, engine: { endpoint: string }): P
     const desc = await walk('desc')
     t.same(desc.ids, events.map((e) => e.eventId).reverse(), 'newest first')
     const first = await audit.list('audited', { order: 'asc', limit: 1 })
-    t.match(first.items[0], { action: 'ENVIRONMENT_UPDATED', environment: 'dev', feature: 'audited', before: { n: 0 }, after: { n: 1 }, requestId: 'req-0' })
+    t.match(first.items[0], { action: 'ENVIRONMENT_UPDATED', environment: 'dev', feature: 'audited', before: { n: 0 }, after: { n: 1 }, requestId: 'req-0', correlationId: 'corr-0' })
+    t.notOk('correlationId' in (await audit.list('audited', { order: 'desc', limit: 1 })).items[0], 'absent when the event had none')
   })
 
   await t.test('outbox: listOutbox / deferOutbox / deleteOutbox', async (t) => {

@@ -403,8 +403,11 @@ export interface paths {
                                 after: unknown;
                                 /** @description The key (never its secret) before the change; null on create */
                                 before: unknown;
+                                /** @description The client's own id for that request (its X-Correlation-Id, or an X-Request-Id it sent), when it sent a valid one */
+                                correlationId?: string;
                                 environment?: string;
                                 eventId: string;
+                                /** @description The X-Request-Id the service answered the request that made the change with (on AWS, API Gateway's request id) */
                                 requestId?: string;
                                 timestamp: string;
                             }[];
@@ -1426,13 +1429,17 @@ export interface paths {
                         "application/json": {
                             items: {
                                 action: string;
+                                /** @description Who made the change: a user's email, or system:… for a worker (system:scheduler applies scheduled changes) */
                                 actor: string;
                                 /** @description State after the change (null on delete) */
                                 after: unknown;
                                 /** @description State before the change (null on create) */
                                 before: unknown;
+                                /** @description The client's own id for that request (its X-Correlation-Id, or an X-Request-Id it sent), when it sent a valid one */
+                                correlationId?: string;
                                 environment?: string;
                                 eventId: string;
+                                /** @description The X-Request-Id the service answered the request that made the change with (on AWS, API Gateway's request id) */
                                 requestId?: string;
                                 timestamp: string;
                             }[];
@@ -3891,8 +3898,11 @@ export interface paths {
                                 after: unknown;
                                 /** @description The key (never its secret) before the change; null on create */
                                 before: unknown;
+                                /** @description The client's own id for that request (its X-Correlation-Id, or an X-Request-Id it sent), when it sent a valid one */
+                                correlationId?: string;
                                 environment?: string;
                                 eventId: string;
+                                /** @description The X-Request-Id the service answered the request that made the change with (on AWS, API Gateway's request id) */
                                 requestId?: string;
                                 timestamp: string;
                             }[];
