@@ -1,7 +1,7 @@
 // The console as an admin uses it, in Chromium against `npm run dev`: sign in, create a flag,
-// toggle it in prod, see the evaluation change in "Why this value?", both changes in the history;
-// an invalid regex refused at its field; an API key's secret shown once, then revoked; the main
-// flow by keyboard alone; axe-core on every page.
+// toggle it in prod, see the evaluation change in "Why this value?", both changes in the history
+// (each naming the request that made it); an invalid regex refused at its field; an API key's
+// secret shown once, then revoked; the main flow by keyboard alone; axe-core on every page.
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import { eventually } from '../eventually.js'
@@ -58,8 +58,10 @@ t.test('sign in, create a flag, toggle it in prod, explain it, read its history'
   await page.getByRole('link', { name: 'Flags', exact: true }).click()
   const prod = page.getByRole('switch', { name: 'new-checkout in prod' })
   t.equal(await prod.getAttribute('aria-checked'), 'false')
+  const toggled = page.waitForResponse((r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === '/features/new-checkout/env/prod')
   await prod.click()
   await eventually(async () => (await prod.getAttribute('aria-checked')) === 'true', { what: 'the prod switch to turn on' })
+  const toggleRequestId = await (await toggled).headerValue('x-request-id')
   const after = await call(dev, 'GET', '/features/new-checkout', undefined, token)
   t.equal(after.body.environments.prod.enabled, true, 'the toggle reached the API')
   t.equal(after.headers.get('etag'), '"2"')
@@ -76,6 +78,7 @@ t.test('sign in, create a flag, toggle it in prod, explain it, read its history'
   }, { timeoutMs: 15_000, intervalMs: 300, what: 'both changes in the history' })
   const newest = events.nth(0)
   t.match(await newest.innerText(), /ENVIRONMENT_UPDATED[\s\S]*prod[\s\S]*admin@example\.com/)
+  t.match(await newest.innerText(), `Request ${toggleRequestId ?? 'missing'}`, 'the record names the request the toggle was answered with')
   const row = newest.getByRole('row', { name: /enabled/ })
   t.equal(await row.locator('del').innerText(), 'false', 'the diff shows enabled before')
   t.equal(await row.locator('ins').innerText(), 'true', 'and after')

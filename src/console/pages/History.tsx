@@ -1,4 +1,5 @@
-// A flag's audit log, newest first: who, when, what, and before/after as a readable diff.
+// A flag's audit log, newest first: who, when, what, which request (the X-Request-Id the change
+// was answered with, and the caller's correlation id) and before/after as a readable diff.
 import { useState } from 'preact/hooks'
 import { api, ok } from '../api/client'
 import { DiffView } from '../diff'
@@ -18,6 +19,7 @@ export function HistoryPage ({ name }: { name: string }) {
           <li key={ev.eventId} class='card'>
             <h3>{ev.action}{ev.environment !== undefined && <span class='badge'>{ev.environment}</span>}</h3>
             <p class='muted'>{`${ev.actor} · ${when(ev.timestamp)}`}</p>
+            <Origin requestId={ev.requestId} correlationId={ev.correlationId} />
             <DiffView before={ev.before} after={ev.after} label={`${ev.action} changes`} />
           </li>
         ))}
@@ -27,5 +29,17 @@ export function HistoryPage ({ name }: { name: string }) {
         {data.nextCursor !== null && <button type='button' onClick={() => setCursor(data.nextCursor ?? undefined)}>Older</button>}
       </nav>
     </div>
+  )
+}
+
+/** Which request made the change, so it can be found in logs; workers' changes have none. */
+function Origin ({ requestId, correlationId }: { requestId?: string; correlationId?: string }) {
+  if (requestId === undefined && correlationId === undefined) return null
+  return (
+    <p class='muted small'>
+      {requestId !== undefined && <>Request <code>{requestId}</code></>}
+      {requestId !== undefined && correlationId !== undefined && ' · '}
+      {correlationId !== undefined && <>Correlation <code>{correlationId}</code></>}
+    </p>
   )
 }
