@@ -5,7 +5,7 @@
 // node_modules/.cache/switchyard-node/<major>.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ROOT, loadTemplate } from './build-lambda.js'
 
@@ -27,10 +27,19 @@ export async function resolveNode (wanted: string): Promise<{ path: string; vers
     path = join(cache, 'package', 'bin', 'node')
     if (!existsSync(path)) {
       process.stderr.write(`fetching ${pkg}@${wanted} from the npm registry into ${cache} ...\n`)
+      // Unpacked beside the cache and renamed into place: two test files fetching at once on a
+      // fresh clone never see (or run) a half-extracted binary; the first rename wins.
       await mkdir(cache, { recursive: true })
-      const tarball = execFileSync('npm', ['pack', `${pkg}@${wanted}`, '--silent'], { cwd: cache, encoding: 'utf8' }).trim().split('\n').pop()!
-      execFileSync('tar', ['xzf', tarball], { cwd: cache })
-      await rm(join(cache, tarball))
+      const tmp = await mkdtemp(join(cache, 'fetch-'))
+      try {
+        const tarball = execFileSync('npm', ['pack', `${pkg}@${wanted}`, '--silent'], { cwd: tmp, encoding: 'utf8' }).trim().split('\n').pop()!
+        execFileSync('tar', ['xzf', tarball], { cwd: tmp })
+        await rename(join(tmp, 'package'), join(cache, 'package')).catch((err: NodeJS.ErrnoException) => {
+          if (!existsSync(path)) throw err
+        })
+      } finally {
+        await rm(tmp, { recursive: true, force: true })
+      }
     }
   } else if (wanted !== 'current') {
     path = wanted

@@ -3,14 +3,17 @@
 // the task root; next to it only what the runtime and the function's layers provide: @aws-sdk/*
 // (except for the EvaluateFunction, which bundles its SDK clients and must not need the runtime's)
 // and, for the ApiFunction, the BcryptLayer's node_modules), loaded by a fresh `node` process and
-// handed real event documents against a local stack. The JWT secret comes from a Secrets Manager
-// endpoint over HTTP, through JWT_SECRET_ARN, exactly as on AWS.
-import t from 'tap'
+// handed real event documents against a local stack, once with the node running this suite and
+// once with the Node major of the template's runtime (nodejs24.x: Node 24, scripts/runtime-node.ts)
+// when that is another: one build, run where Lambda runs it. The JWT secret comes from a Secrets
+// Manager endpoint over HTTP, through JWT_SECRET_ARN, exactly as on AWS.
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { ROOT, buildLambdas, isBuiltin, type FunctionBuild } from '../../scripts/build-lambda.js'
+import { resolveNode, runtimeMajor } from '../../scripts/runtime-node.js'
 import { startStack, testEnv, ADMIN } from '../helper.js'
 import { buildAuditEvent } from '../../src/domain/audit.js'
 import { httpEvent, lambdaContext, scheduledEvent, sqsEvent } from './events.js'
@@ -24,6 +27,12 @@ t.teardown(() => rm(work, { recursive: true, force: true }))
 if (work.startsWith(ROOT)) throw new Error('the sandbox must be outside the repository')
 
 const built = await buildLambdas({ outDir: join(work, 'build') })
+const major = await runtimeMajor()
+if (major === undefined) throw new Error('template.yaml names no nodejsNN.x runtime')
+// Fetching the runtime's binary the first time takes a while (about 30 MB from the registry).
+t.setTimeout(300_000)
+const NODES = [{ path: process.execPath, version: process.version }]
+if (process.versions.node.split('.')[0] !== major) NODES.push(await resolveNode(major))
 const fn = (name: string): FunctionBuild => {
   const f = built.functions.find((x) => x.name === name)
   if (f === undefined) throw new Error(`no ${name} in the build`)
@@ -80,7 +89,14 @@ t.test('the build: one bundle per function, bcrypt only where its layer is', asy
  * A Lambda-like sandbox for one function: task root plus what the runtime and its layers provide.
  * A function that bundles its SDK gets no runtime SDK beside it, so the test proves it needs none.
  */
+const sandboxes = new Map<string, Promise<string>>()
 async function sandbox (f: FunctionBuild): Promise<string> {
+  let made = sandboxes.get(f.name)
+  if (made === undefined) sandboxes.set(f.name, made = makeSandbox(f))
+  return await made
+}
+
+async function makeSandbox (f: FunctionBuild): Promise<string> {
   const root = join(work, 'sandbox', f.name)
   const task = join(root, 'task')
   await mkdir(join(root, 'node_modules'), { recursive: true })
@@ -136,14 +152,13 @@ util.getCallSites = (frames, options) => {
 }
 `
 
-async function runInFreshNode (bundle: string, events: unknown[], env: Record<string, string>): Promise<DriverResult> {
-  const dir = join(work, 'runs', `${basename(bundle)}-${Date.now()}`)
-  await mkdir(dir, { recursive: true })
+async function runInFreshNode (node: string, bundle: string, events: unknown[], env: Record<string, string>): Promise<DriverResult> {
+  const dir = await mkdtemp(join(work, `run-${basename(bundle)}-`))
   await writeFile(join(dir, 'driver.mjs'), DRIVER)
   await writeFile(join(dir, 'call-sites-recorder.mjs'), CALL_SITES_RECORDER)
   await writeFile(join(dir, 'events.json'), JSON.stringify(events))
   await writeFile(join(dir, 'context.json'), JSON.stringify(lambdaContext))
-  const child = spawn(process.execPath, [join(dir, 'driver.mjs'), bundle, join(dir, 'events.json'), join(dir, 'context.json')], {
+  const child = spawn(node, [join(dir, 'driver.mjs'), bundle, join(dir, 'events.json'), join(dir, 'context.json')], {
     cwd: dir,
     // Only what Lambda would set: no inherited NODE_OPTIONS (tsx), no node_modules on a path.
     env: { PATH: process.env.PATH ?? '/usr/bin', NODE_OPTIONS: `--enable-source-maps --import=${join(dir, 'call-sites-recorder.mjs')}`, AWS_REGION: 'us-east-1', ...env },
@@ -158,7 +173,7 @@ async function runInFreshNode (bundle: string, events: unknown[], env: Record<st
   return { ...(JSON.parse(line.slice('@@RESULT '.length)) as Omit<DriverResult, 'output'>), output }
 }
 
-t.test('the bundles answer real events from a fresh node process outside the repository', async (t) => {
+async function answersRealEvents (t: Test, node: { path: string; version: string }): Promise<void> {
   const stack = await startStack(t)
   const secrets = await startFakeSecretsManager({ [ARN]: SECRET })
   t.teardown(() => secrets.close())
@@ -175,7 +190,7 @@ t.test('the bundles answer real events from a fresh node process outside the rep
   t.equal(login.functionName, 'ApiFunction')
   // ...and creates a flag with the token, which the EvaluateFunction's bundle then evaluates.
   const create = httpEvent({ method: 'POST', path: '/features', headers: { authorization: 'Bearer __TOKEN__', 'content-type': 'application/json' }, body: { name: 'bundle-flag', environments: { dev: true } } })
-  const apiRun = await runInFreshNode(api, [health.event, login.event, create.event], appEnv)
+  const apiRun = await runInFreshNode(node.path, api, [health.event, login.event, create.event], appEnv)
   const [healthRes, loginRes, createRes] = apiRun.results.map((r) => r.ok as Res)
   t.equal(healthRes?.statusCode, 200, healthRes?.body ?? apiRun.output)
   t.equal(loginRes?.statusCode, 200, loginRes?.body ?? apiRun.output)
@@ -187,7 +202,7 @@ t.test('the bundles answer real events from a fresh node process outside the rep
   const evaluate = await sandbox(fn('EvaluateFunction'))
   const ev = httpEvent({ method: 'POST', path: '/features/evaluate', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: { feature: 'bundle-flag', environment: 'dev', context: { targetingKey: 'u-1' } } })
   t.equal(ev.functionName, 'EvaluateFunction')
-  const evRun = await runInFreshNode(evaluate, [ev.event, ev.event], appEnv)
+  const evRun = await runInFreshNode(node.path, evaluate, [ev.event, ev.event], appEnv)
   for (const r of evRun.results) {
     const res = r.ok as Res
     t.equal(res.statusCode, 200, res.body)
@@ -210,12 +225,16 @@ t.test('the bundles answer real events from a fresh node process outside the rep
   const consumer = await sandbox(fn('AuditConsumerFunction'))
   const good = buildAuditEvent({ subject: 'bundle-audit', action: 'FEATURE_CREATED', actor: ADMIN.email, before: null, after: { name: 'bundle-audit' } }, { eventId: () => '0190d6a4-2222-7000-8000-000000000001' }, Date.now)
   const batch = sqsEvent([JSON.stringify(good), 'not json'])
-  const consumerRun = await runInFreshNode(consumer, [batch], workerEnv)
+  const consumerRun = await runInFreshNode(node.path, consumer, [batch], workerEnv)
   t.same(consumerRun.results[0]?.ok, { batchItemFailures: [{ itemIdentifier: batch.Records[1]!.messageId }] }, consumerRun.output)
 
   // MaintenanceFunction: a scheduled event runs both jobs.
   const maintenance = await sandbox(fn('MaintenanceFunction'))
-  const maintenanceRun = await runInFreshNode(maintenance, [scheduledEvent()], workerEnv)
+  const maintenanceRun = await runInFreshNode(node.path, maintenance, [scheduledEvent()], workerEnv)
   t.match(maintenanceRun.results[0]?.ok, { outbox: { found: Number, sent: Number }, schedules: { applied: Number, failed: 0 } }, maintenanceRun.output)
   t.equal(secrets.calls.length, 2, 'the workers never asked for the secret')
-})
+}
+
+for (const node of NODES) {
+  t.test(`the bundles answer real events from a fresh node ${node.version} process outside the repository`, (t) => answersRealEvents(t, node))
+}
