@@ -126,7 +126,7 @@ export default async function webhookRoutes (app: FastifyInstance) {
       timestamp: new Date(at).toISOString(),
       before: null,
       after: null,
-      requestId: request.id
+      ...requestOrigin(request)
     }
     await deliveries.createIfAbsent(sub.id, event, at)
     await fastify.webhooks.wake({ subscriptionId: sub.id, eventId: event.eventId })

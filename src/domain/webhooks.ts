@@ -96,6 +96,7 @@ export function payloadOf (format: WebhookFormat, event: DeliverableEvent): stri
   if (event.feature !== undefined) data.feature = event.feature
   if (event.environment !== undefined) data.environment = event.environment
   if (event.requestId !== undefined) data.requestId = event.requestId
+  if (event.correlationId !== undefined) data.correlationId = event.correlationId
   return JSON.stringify({ type: event.action, timestamp: event.timestamp, data })
 }
 

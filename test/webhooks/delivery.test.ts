@@ -19,7 +19,7 @@ t.test('a committed flag change reaches the subscriber, signed per Standard Webh
   const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, headers: Record<string, string> = {}) =>
     ctx.app.inject({ method, url, headers: { authorization: ctx.admin, ...headers }, ...(payload !== undefined ? { payload } : {}) })
   t.equal((await send('POST', '/features', { name: 'hooked', tags: ['checkout'], environments: { dev: true, prod: false } })).statusCode, 201)
-  t.equal((await send('PUT', '/features/hooked/env/prod', { enabled: true }, { 'if-match': '"1"' })).statusCode, 200)
+  t.equal((await send('PUT', '/features/hooked/env/prod', { enabled: true }, { 'if-match': '"1"', 'x-correlation-id': 'release-7' })).statusCode, 200)
   t.equal((await send('PUT', '/features/hooked/env/dev', { enabled: false }, { 'if-match': '"2"' })).statusCode, 200)
   // Refused: stale If-Match. No audit record, so no delivery.
   t.equal((await send('PUT', '/features/hooked/env/prod', { enabled: false }, { 'if-match': '"1"' })).statusCode, 412)
@@ -36,7 +36,7 @@ t.test('a committed flag change reaches the subscriber, signed per Standard Webh
   const prodOn = receiver.received.find((r) => (r.payload as { data: { after: { enabled?: boolean } } }).data.after?.enabled === true)!
   t.match(prodOn.payload, {
     type: 'ENVIRONMENT_UPDATED',
-    data: { feature: 'hooked', environment: 'prod', action: 'ENVIRONMENT_UPDATED', actor: 'admin@example.com', before: { enabled: false }, after: { enabled: true }, eventId: String, timestamp: String, requestId: String }
+    data: { feature: 'hooked', environment: 'prod', action: 'ENVIRONMENT_UPDATED', actor: 'admin@example.com', before: { enabled: false }, after: { enabled: true }, eventId: String, timestamp: String, requestId: String, correlationId: 'release-7' }
   })
   // The payload is what the audit record holds.
   const audit = await eventually(async () => {
