@@ -35,12 +35,23 @@ async function evaluatorPlugin (fastify: FastifyInstance) {
 
   const limiter = createRateLimiter({ max: fastify.config.RATE_LIMIT_PER_MINUTE, windowMs: 60_000, now: fastify.clock })
   fastify.decorate('evaluationLimiter', limiter)
+  // Principals are cached objects (the API-key and token caches hand out the same one while it
+  // is valid): their key is built once, not as a new string to hash on every request.
+  const rateKeys = new WeakMap<Principal, string>()
+  const limitText = String(fastify.config.RATE_LIMIT_PER_MINUTE)
   // Synchronous: it runs on every evaluation. Per credential, not per IP: many services behind
   // one NAT do not share a budget, and two keys of one environment have one each.
   fastify.decorate('evaluationRateLimit', function evaluationRateLimit (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
-    const state = limiter.hit(evaluationRateKey(request.user))
-    reply.headers(rateLimitHeaders(state))
-    if (!state.allowed) return done(tooManyRequests(`Rate limit of ${state.limit} evaluations a minute exceeded for this credential; retry in ${state.resetSeconds} s`, state.resetSeconds))
+    const p = request.user
+    let key = rateKeys.get(p)
+    if (key === undefined) rateKeys.set(p, key = evaluationRateKey(p))
+    const state = limiter.hit(key)
+    if (!state.allowed) {
+      reply.headers(rateLimitHeaders(state))
+      return done(tooManyRequests(`Rate limit of ${state.limit} evaluations a minute exceeded for this credential; retry in ${state.resetSeconds} s`, state.resetSeconds))
+    }
+    // rateLimitHeaders(state) set one by one: no object to build and walk on every request.
+    reply.header('x-ratelimit-limit', limitText).header('x-ratelimit-remaining', String(state.remaining)).header('x-ratelimit-reset', String(state.resetSeconds))
     done()
   })
 }

@@ -240,9 +240,14 @@ t.test('429 with Retry-After, per key', async (t) => {
   const { ctx, admin, devKey } = await setup(t, { RATE_LIMIT_PER_MINUTE: '3' })
   const other = (await createApiKey(injectCall(ctx.app), admin, 'dev', 'other')).key
   const call = (key: string) => ctx.app.inject({ method: 'POST', url: '/ofrep/v1/evaluate/flags/dark-mode', headers: { 'x-api-key': key }, payload: { context: {} } })
-  for (let i = 0; i < 3; i++) t.equal((await call(devKey)).statusCode, 200)
+  for (let i = 0; i < 3; i++) {
+    const answered = await call(devKey)
+    t.equal(answered.statusCode, 200)
+    t.match(answered.headers, { 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': String(2 - i), 'x-ratelimit-reset': /^\d+$/ }, 'the budget left, on every answer')
+  }
   const limited = await call(devKey)
   t.equal(limited.statusCode, 429)
+  t.match(limited.headers, { 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0' })
   t.match(limited.headers['retry-after'], /^\d+$/)
   t.ok(Number(limited.headers['retry-after']) > 0)
   t.equal((await call(other)).statusCode, 200, 'another key has its own budget')
