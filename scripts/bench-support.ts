@@ -80,6 +80,15 @@ export interface ChildServer {
   stop(): Promise<void>
 }
 
+/** CPU time (user + system) process `pid` has used so far, in ms, from /proc. */
+export async function processCpuMs (pid: number): Promise<number> {
+  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime) in clock ticks; the command name
+  // (field 2) may contain spaces, so split after its closing parenthesis.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
+}
+
 /**
  * Start `entry` as its own Node process (`node --import tsx <entry>`, what `npm run dev` does via
  * the tsx CLI, without the CLI's extra parent process) and wait for "listening on <url>".
@@ -125,13 +134,7 @@ export async function startServer (name: string, entry: string, env: Record<stri
       return { rssMiB: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMiB: Math.round(kb('VmHWM') / 102.4) / 10, liveHeapMiB: liveHeap() }
     },
     liveHeapMiB: liveHeap,
-    async cpuMs () {
-      // Fields 14 and 15 of /proc/<pid>/stat (utime, stime) in clock ticks; the command name
-      // (field 2) may contain spaces, so split after its closing parenthesis.
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS)
-    },
+    cpuMs: async () => await processCpuMs(pid),
     async stop () {
       if (child.exitCode !== null) return
       const exited = new Promise((resolve) => child.once('exit', resolve))
