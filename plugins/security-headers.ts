@@ -1,5 +1,6 @@
 // Security headers on every response, each set computed once and set from one frozen object in one
-// synchronous hook (per request: one reply.headers call, nothing rebuilt).
+// synchronous hook (per request: one reply.headers call, nothing rebuilt), with the request ids
+// and CORS (src/cors.ts) in the same hook.
 // - JSON API answers (the default, 404s and errors included): the OWASP REST Security Cheat
 //   Sheet's set. An API answer is never a page, so it may not be framed, sniffed or cached.
 // - Documents (the Swagger UI at /docs; the console registers its own set): the headers
@@ -13,6 +14,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { echoRequestIds } from '../src/request-id.js'
+import { corsStep, type CorsPolicy } from '../src/cors.js'
 
 export type HeaderSet = Readonly<Record<string, string>>
 
@@ -58,13 +60,25 @@ export function securityHeadersHook (set: HeaderSet): OnRequest {
   }
 }
 
-async function securityHeadersPlugin (fastify: FastifyInstance) {
-  // Also the request ids (src/request-id.ts): one hook for the headers every response carries.
+export interface SecurityHeadersOptions {
+  /** CORS (src/cors.ts), answered by the same hook; without it no CORS header is sent. */
+  cors?: CorsPolicy
+}
+
+async function securityHeadersPlugin (fastify: FastifyInstance, opts: SecurityHeadersOptions) {
+  // One hook for the headers every response carries: this set, the request ids
+  // (src/request-id.ts) and CORS, which also answers preflights here, before authentication.
+  const cors = opts.cors === undefined ? undefined : corsStep(opts.cors)
   fastify.addHook('onRequest', function securityHeaders (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) {
     reply.headers(API_SECURITY_HEADERS)
     echoRequestIds(request, reply)
+    if (cors !== undefined && cors(request, reply)) return
     done()
   })
+  // Every OPTIONS request routes here, so the hook above answers it whatever the path.
+  if (cors !== undefined) {
+    fastify.options('*', { schema: { hide: true } }, function preflight (_request, reply) { reply.callNotFound() })
+  }
   fastify.decorate('securityHeaders', securityHeadersHook)
 }
 

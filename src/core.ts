@@ -1,7 +1,6 @@
 // The plugins every Switchyard surface shares, registered in layers (CONVENTIONS.md §2):
 // config and external clients, then app plugins. Routes are added by app.ts / evaluate-app.ts.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import cors from '@fastify/cors'
 import underPressure from '@fastify/under-pressure'
 import configPlugin from '../plugins/config.js'
 import securityHeadersPlugin from '../plugins/security-headers.js'
@@ -23,7 +22,7 @@ export interface CoreOptions extends AwsPluginOptions, StorePluginOptions, AuthP
   env?: Record<string, string | undefined>
 }
 
-/** CORS_ORIGINS as @fastify/cors takes it: true (reflect any origin) for `*`, else the list. */
+/** CORS_ORIGINS as src/cors.ts takes it: true (reflect any origin) for `*`, else the list. */
 export function corsOrigin (setting: string): true | string[] {
   const origins = setting.split(',').map((o) => o.trim()).filter((o) => o !== '')
   return origins.includes('*') ? true : origins
@@ -43,14 +42,16 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
   await fastify.register(validationPlugin)
   await fastify.register(errorHandlerPlugin)
   fastify.addSchema(ProblemSchema)
-  // The OWASP REST set on API answers, document headers on /docs (plugins/security-headers.ts).
-  await fastify.register(securityHeadersPlugin)
-  await fastify.register(cors, {
-    origin: corsOrigin(fastify.config.CORS_ORIGINS),
-    methods: CORS_METHODS,
-    allowedHeaders: CORS_ALLOWED_HEADERS,
-    exposedHeaders: CORS_EXPOSED_HEADERS,
-    maxAge: CORS_MAX_AGE_SECONDS
+  // The OWASP REST set on API answers, document headers on /docs, the request ids and CORS, in
+  // one hook (plugins/security-headers.ts).
+  await fastify.register(securityHeadersPlugin, {
+    cors: {
+      origins: corsOrigin(fastify.config.CORS_ORIGINS),
+      methods: CORS_METHODS,
+      allowedHeaders: CORS_ALLOWED_HEADERS,
+      exposedHeaders: CORS_EXPOSED_HEADERS,
+      maxAgeSeconds: CORS_MAX_AGE_SECONDS
+    }
   })
   // Shed load (503 + Retry-After) when the event loop is badly delayed, instead of timing out
   // every request. Utilization is not used: a busy, healthy server runs near 100 %.

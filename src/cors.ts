@@ -1,0 +1,49 @@
+// CORS as the service answers it, applied by the one hook that sets every response's fixed
+// headers (plugins/security-headers.ts). The answers are @fastify/cors's with the options the
+// service gave it (reflect an allowed Origin, no credentials, fixed methods and headers, strict
+// preflight), decided from precomputed values: @fastify/cors rebuilt its options object and
+// read the route options twice on every request, and sent Access-Control-Expose-Headers also to
+// requests that are not CORS requests (no Origin), where it means nothing.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+export interface CorsPolicy {
+  /** true: any origin (CORS_ORIGINS=*), reflected; else the allowed origins, compared exactly. */
+  origins: true | readonly string[]
+  methods: readonly string[]
+  allowedHeaders: readonly string[]
+  /** Response headers a browser may read (the Access-Control-Expose-Headers value). */
+  exposedHeaders: string
+  maxAgeSeconds: number
+}
+
+/**
+ * The CORS step of the headers hook. Returns true when it answered the request itself (a
+ * preflight, or a malformed one); the hook then stops there, as @fastify/cors did, so a preflight
+ * is answered before authentication (browsers send it without credentials).
+ */
+export function corsStep (policy: CorsPolicy): (request: FastifyRequest, reply: FastifyReply) => boolean {
+  const allowed = policy.origins === true ? undefined : new Set(policy.origins)
+  const methods = policy.methods.join(', ')
+  const allowedHeaders = policy.allowedHeaders.join(', ')
+  const maxAge = String(policy.maxAgeSeconds)
+  return function cors (request, reply) {
+    const origin = request.headers.origin
+    // The answer depends on Origin (it is reflected), so caches must keep one per Origin.
+    reply.header('vary', 'Origin')
+    if (origin !== undefined && (allowed === undefined || allowed.has(origin))) {
+      reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', policy.exposedHeaders)
+    }
+    if (request.raw.method !== 'OPTIONS') return false
+    if (origin === undefined || request.headers['access-control-request-method'] === undefined) {
+      void reply.code(400).type('text/plain').send('Invalid Preflight Request')
+      return true
+    }
+    void reply
+      .header('access-control-allow-methods', methods)
+      .header('access-control-allow-headers', allowedHeaders)
+      .header('access-control-max-age', maxAge)
+      // Some browsers wait for a body on a 204 without it.
+      .code(204).header('content-length', '0').send()
+    return true
+  }
+}
