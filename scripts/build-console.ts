@@ -8,7 +8,6 @@
 // The build goes to a fresh directory that is then renamed into place, so a server reading
 // dist/console meanwhile, or a second build running at the same time (two test files starting
 // dev servers), never sees a half-written console.
-import { build } from 'vite'
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,6 +37,8 @@ export async function buildConsole (): Promise<void> {
   await mkdir(join(ROOT, 'dist'), { recursive: true })
   const tmp = await mkdtemp(join(ROOT, 'dist', 'console-build-'))
   try {
+    // Loaded only to build: the --if-stale check on every `npm run dev` and `npm test` needs no Vite.
+    const { build } = await import('vite')
     await build({ configFile: join(CONSOLE_SRC, 'vite.config.ts'), build: { outDir: tmp, emptyOutDir: true } })
     const old = `${CONSOLE_OUT}-old-${process.pid}`
     await rename(CONSOLE_OUT, old).catch(() => {})
