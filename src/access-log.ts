@@ -19,6 +19,9 @@ declare module 'fastify' {
 
 interface Tally { count: number; totalMs: number; maxMs: number }
 
+/** A route's tallies by status; the route's config object (one per route) is the key. */
+interface RouteTallies { label: string; byStatus: Map<number, Tally> }
+
 /** request.log is pino's child or src/request-logger.ts's, both with isLevelEnabled (a custom logger may lack it). */
 function infoEnabled (request: FastifyRequest): boolean {
   const log = request.log as FastifyRequest['log'] & { isLevelEnabled?: (level: string) => boolean }
@@ -29,7 +32,7 @@ export const SUMMARY_WINDOW_MS = 60_000
 
 export class SummarisingLogController extends LogController {
   private windowStart = Date.now()
-  private tallies = new Map<string, Tally>()
+  private tallies = new Map<object, RouteTallies>()
 
   override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
     // Both the line and the summary are written at `info`: below it there is nothing to decide.
@@ -48,10 +51,12 @@ export class SummarisingLogController extends LogController {
       super.requestCompleted(error, request, reply)
       return
     }
-    const key = `${request.method} ${route.url ?? ''} ${reply.statusCode}`
+    // Keyed by objects that already exist: no label string built (and hashed) per request.
+    let routeTallies = this.tallies.get(route.config)
+    if (routeTallies === undefined) this.tallies.set(route.config, routeTallies = { label: `${request.method} ${route.url ?? ''}`, byStatus: new Map() })
     const ms = reply.elapsedTime
-    const tally = this.tallies.get(key)
-    if (tally === undefined) this.tallies.set(key, { count: 1, totalMs: ms, maxMs: ms })
+    const tally = routeTallies.byStatus.get(reply.statusCode)
+    if (tally === undefined) routeTallies.byStatus.set(reply.statusCode, { count: 1, totalMs: ms, maxMs: ms })
     else {
       tally.count++
       tally.totalMs += ms
@@ -63,7 +68,9 @@ export class SummarisingLogController extends LogController {
 
   private flush (request: FastifyRequest, now: number): void {
     const routes: Record<string, { requests: number; meanMs: number; maxMs: number }> = {}
-    for (const [key, t] of this.tallies) routes[key] = { requests: t.count, meanMs: Math.round(t.totalMs / t.count * 100) / 100, maxMs: Math.round(t.maxMs * 100) / 100 }
+    for (const { label, byStatus } of this.tallies.values()) {
+      for (const [status, t] of byStatus) routes[`${label} ${status}`] = { requests: t.count, meanMs: Math.round(t.totalMs / t.count * 100) / 100, maxMs: Math.round(t.maxMs * 100) / 100 }
+    }
     request.server.log.info({ accessSummary: routes, windowSeconds: Math.round((now - this.windowStart) / 1000) }, 'evaluation requests summarised')
     this.tallies = new Map()
     this.windowStart = now
