@@ -47,7 +47,18 @@ declare module 'fastify' {
     /** An onRequest hook that answers with `set` instead of the API set (a document, a page with its own CSP). */
     securityHeaders: (set: HeaderSet) => OnRequest
   }
+  interface FastifyReply {
+    /** Answer 304 Not Modified, without the headers that only describe a body (BODY_ONLY_HEADERS). */
+    notModified: () => FastifyReply
+  }
 }
+
+/**
+ * Headers of the API set that apply to a body (how to run, frame or sniff it). A 304 has no body:
+ * it carries what a cache refreshes its stored answer with (RFC 9110 §15.4.5: ETag, Cache-Control,
+ * Vary, Date…), and the stored answer keeps these from its 200.
+ */
+export const BODY_ONLY_HEADERS: readonly string[] = ['content-security-policy', 'x-content-type-options', 'x-frame-options']
 
 /** An onRequest hook sending `set` in place of the API set: API-only headers `set` lacks are removed. */
 export function securityHeadersHook (set: HeaderSet): OnRequest {
@@ -80,6 +91,10 @@ async function securityHeadersPlugin (fastify: FastifyInstance, opts: SecurityHe
     fastify.options('*', { schema: { hide: true } }, function preflight (_request, reply) { reply.callNotFound() })
   }
   fastify.decorate('securityHeaders', securityHeadersHook)
+  fastify.decorateReply('notModified', function notModified (this: FastifyReply) {
+    for (const h of BODY_ONLY_HEADERS) this.removeHeader(h)
+    return this.code(304).send()
+  })
 }
 
 export default fp(securityHeadersPlugin, { name: 'security-headers' })

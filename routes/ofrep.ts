@@ -213,7 +213,7 @@ export default async function ofrepRoutes (app: FastifyInstance) {
     const answer = fastify.evaluator.peekBulk(env, ctxKey) ??
       await fastify.evaluator.bulk(env, context, renderBulk(reply.compileSerializationSchema(BulkSerialization) as (body: { flags: OfrepResult[] }) => string), ctxKey)
     reply.header('etag', answer.etag)
-    if (ifNoneMatchMatches(request.headers['if-none-match'], answer.etag)) return reply.code(304).send()
+    if (ifNoneMatchMatches(request.headers['if-none-match'], answer.etag)) return reply.notModified()
     // Serialized once, when it was rendered (fast-json-stringify, BulkSerialization).
     return reply.type('application/json; charset=utf-8').send(answer.body)
   })

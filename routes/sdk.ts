@@ -104,7 +104,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
     // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
     reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
     if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) {
-      reply.code(304).send()
+      reply.notModified()
       return undefined
     }
     return sendDocument(request, reply, env, current)

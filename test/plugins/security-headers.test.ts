@@ -3,7 +3,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import helmet from '@fastify/helmet'
-import securityHeaders, { API_SECURITY_HEADERS, DOCUMENT_SECURITY_HEADERS, securityHeadersHook } from '../../plugins/security-headers.js'
+import securityHeaders, { API_SECURITY_HEADERS, BODY_ONLY_HEADERS, DOCUMENT_SECURITY_HEADERS, securityHeadersHook } from '../../plugins/security-headers.js'
 import { build } from '../helper.js'
 
 const IGNORED = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'x-request-id'])
@@ -51,6 +51,24 @@ t.test('a route can replace the set (a page with its own CSP)', async (t) => {
   t.equal(res.headers['content-security-policy'], "default-src 'self'")
   t.equal(res.headers['cache-control'], 'no-cache')
   t.equal((await app.inject({ url: '/ok' })).headers['content-security-policy'], "frame-ancestors 'none'", 'other routes keep the API set')
+})
+
+t.test('a 304 (reply.notModified) carries no header that describes a body, and keeps the others', async (t) => {
+  const app = await bare(async (app) => {
+    await app.register(securityHeaders)
+    app.get('/cached', async (request, reply) => {
+      reply.header('etag', '"7"').header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
+      return request.headers['if-none-match'] === '"7"' ? reply.notModified() : { ok: true }
+    })
+  })
+  t.teardown(() => app.close())
+  const full = await app.inject({ url: '/cached' })
+  t.match(full.headers, { ...API_SECURITY_HEADERS, 'cache-control': 'private, no-cache' }, '200: the API set')
+  const revalidated = await app.inject({ url: '/cached', headers: { 'if-none-match': '"7"' } })
+  t.equal(revalidated.statusCode, 304)
+  t.equal(revalidated.body, '')
+  for (const h of BODY_ONLY_HEADERS) t.equal(revalidated.headers[h], undefined, `304: no ${h}`)
+  t.match(revalidated.headers, { etag: '"7"', 'cache-control': 'private, no-cache', vary: 'accept-encoding', 'strict-transport-security': API_SECURITY_HEADERS['strict-transport-security'], 'x-request-id': /./ }, '304: what a cache refreshes, HSTS and the request id')
 })
 
 t.test('the app sends the API set on the evaluation path and elsewhere, the document set on /docs', async (t) => {
