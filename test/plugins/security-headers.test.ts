@@ -1,7 +1,7 @@
 // Security headers: the OWASP REST set on JSON API answers (routes, 404s, errors, the evaluation
 // path), @fastify/helmet's document set on /docs, and a per-route override that replaces the set.
 import t from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import helmet from '@fastify/helmet'
 import securityHeaders, { API_SECURITY_HEADERS, BODY_ONLY_HEADERS, DOCUMENT_SECURITY_HEADERS, securityHeadersHook } from '../../plugins/security-headers.js'
 import { build } from '../helper.js'
@@ -56,9 +56,10 @@ t.test('a route can replace the set (a page with its own CSP)', async (t) => {
 t.test('a 304 (reply.notModified) carries no header that describes a body, and keeps the others', async (t) => {
   const app = await bare(async (app) => {
     await app.register(securityHeaders)
-    app.get('/cached', async (request, reply) => {
+    app.get('/cached', async (request: FastifyRequest, reply: FastifyReply) => {
       reply.header('etag', '"7"').header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
-      return request.headers['if-none-match'] === '"7"' ? reply.notModified() : { ok: true }
+      if (request.headers['if-none-match'] === '"7"') return await reply.notModified()
+      return { ok: true }
     })
   })
   t.teardown(() => app.close())
