@@ -12,7 +12,7 @@ import { OpenFeature, ProviderEvents, ProviderStatus, type Client } from '@openf
 import { SwitchyardProvider } from '../../src/sdk/provider.js'
 import { httpGet, type HttpGet, type Timers } from '../../src/sdk/sync-client.js'
 import { startChild, waitForOutput, type Child } from '../reliability/support.js'
-import { eventually } from '../helper.js'
+import { eventually } from '../eventually.js'
 
 const ADMIN = { email: 'owner@example.com', password: 'a long and unguessable passphrase' }
 
