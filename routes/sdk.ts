@@ -102,7 +102,9 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
   /** 304 at once, or the document (a promise): the handler's answer either way. */
   function answer (request: FastifyRequest, reply: FastifyReply, env: string, current: Current): undefined | Promise<void> {
     // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
-    reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding')
+    // Vary adds to what the headers hook set (Origin: CORS reflects it), never replaces it.
+    const vary = reply.getHeader('vary')
+    reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', vary === undefined ? 'accept-encoding' : `${String(vary)}, accept-encoding`)
     if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) {
       reply.notModified()
       return undefined
