@@ -111,6 +111,7 @@ async function notModifiedBesideHello (server: ChildServer, serverKey: string, r
   const hello = await helloWorld()
   const ratios: number[] = []
   const cpuRatios: number[] = []
+  const ownRatios: number[] = []
   log(`\n4. A 304 sync beside a hello-world request (autocannon, 10 connections, 5 s each, ${rounds} pairs back to back)`)
   try {
     for (let r = 0; r < rounds; r++) {
@@ -119,15 +120,20 @@ async function notModifiedBesideHello (server: ChildServer, serverKey: string, r
       const cpu0 = await hello.cpuMs()
       const floor = await cannon({ url: hello.url, connections: 10, duration: 5, warmupSeconds: 0 })
       const floorCpu = round1(((await hello.cpuMs()) - cpu0) * 1000 / floor.requests)
+      // The service's own hello world: GET / (a small JSON document of links, no credential, no
+      // I/O) through the same pipeline — request id, CORS and security headers, access log.
+      const own = await cannon({ url: `${server.url}/`, connections: 10, duration: 5, server })
       ratios.push(notModified.rps / floor.rps)
       cpuRatios.push(floorCpu / (notModified.serverCpuUsPerRequest ?? NaN))
-      log(`   pair ${r + 1}: GET /sdk/v1/flags → 304 ${notModified.rps} req/s (p50 ${notModified.p50} ms, p99 ${notModified.p99} ms, server CPU ${notModified.serverCpuUsPerRequest} µs/request, status ${JSON.stringify(notModified.statusCodes)}, errors ${notModified.errors}, timeouts ${notModified.timeouts}); hello world ${floor.rps} req/s (p50 ${floor.p50} ms, p99 ${floor.p99} ms, server CPU ${floorCpu} µs/request); ratio ${ratios[r].toFixed(2)}; load ${loadavg().map(round1).join(' ')}`)
+      ownRatios.push(notModified.rps / own.rps)
+      log(`   pair ${r + 1}: GET /sdk/v1/flags → 304 ${notModified.rps} req/s (p50 ${notModified.p50} ms, p99 ${notModified.p99} ms, server CPU ${notModified.serverCpuUsPerRequest} µs/request, status ${JSON.stringify(notModified.statusCodes)}, errors ${notModified.errors}, timeouts ${notModified.timeouts}); hello world ${floor.rps} req/s (p50 ${floor.p50} ms, p99 ${floor.p99} ms, server CPU ${floorCpu} µs/request); ratio ${ratios[r].toFixed(2)}; the service's GET / ${own.rps} req/s (server CPU ${own.serverCpuUsPerRequest} µs/request, status ${JSON.stringify(own.statusCodes)}), ratio ${ownRatios[r].toFixed(2)}; load ${loadavg().map(round1).join(' ')}`)
     }
   } finally {
     hello.stop()
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   log(`   304 throughput / hello-world throughput, median of ${rounds}: ${median(ratios).toFixed(2)} (target ≥ 1); hello-world CPU per request / 304 CPU per request: ${median(cpuRatios).toFixed(2)}`)
+  log(`   304 throughput / the service's own GET / throughput (same pipeline), median of ${rounds}: ${median(ownRatios).toFixed(2)}`)
 }
 
 // `--only 304` runs section 4 alone (seconds instead of minutes); `--rounds N` pairs in it (default 3).
