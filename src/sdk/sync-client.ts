@@ -11,6 +11,14 @@
 // (measured: +17 MiB RSS on Node 24 against +9 MiB), the very thing this client avoids.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 
+type Builtins = { 'node:http': typeof import('node:http'); 'node:https': typeof import('node:https'); 'node:zlib': typeof import('node:zlib') }
+
+/** A built-in module; through `import()` on a Node without getBuiltinModule (before 20.16 and 22.3). */
+async function builtin<K extends keyof Builtins> (name: K): Promise<Builtins[K]> {
+  const get = (process as { getBuiltinModule?: (id: K) => Builtins[K] }).getBuiltinModule
+  return get !== undefined ? get(name) : await import(name) as Builtins[K]
+}
+
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown
   clearTimeout(handle: unknown): void
@@ -34,16 +42,16 @@ export interface HttpAnswer {
 /** One GET; rejects on a network error or when `signal` aborts. A seam: tests count requests with it. */
 export type HttpGet = (url: string, headers: Record<string, string>, signal: AbortSignal) => Promise<HttpAnswer>
 
-export const httpGet: HttpGet = (url, headers, signal) => new Promise((resolve, reject) => {
+export const httpGet: HttpGet = async (url, headers, signal) => {
   const target = new URL(url)
-  const send = target.protocol === 'https:'
-    ? process.getBuiltinModule('node:https').request
-    : process.getBuiltinModule('node:http').request
-  // agent: false — a connection of its own, closed after the answer.
-  const req = send(target, { headers, signal, agent: false }, (res) => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }) })
-  req.once('error', reject)
-  req.end()
-})
+  const send = target.protocol === 'https:' ? (await builtin('node:https')).request : (await builtin('node:http')).request
+  return await new Promise((resolve, reject) => {
+    // agent: false — a connection of its own, closed after the answer.
+    const req = send(target, { headers, signal, agent: false }, (res) => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }) })
+    req.once('error', reject)
+    req.end()
+  })
+}
 
 export interface SyncClientOptions {
   baseUrl: string
@@ -63,7 +71,7 @@ async function readAll (body: IncomingMessage): Promise<Buffer> {
 async function textOf (res: HttpAnswer): Promise<string> {
   const raw = await readAll(res.body)
   const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
-  const zlib = process.getBuiltinModule('node:zlib')
+  const zlib = await builtin('node:zlib')
   const decoded = encoding === 'br' ? zlib.brotliDecompressSync(raw) : encoding === 'gzip' ? zlib.gunzipSync(raw) : encoding === 'deflate' ? zlib.inflateSync(raw) : raw
   return decoded.toString('utf8')
 }
