@@ -101,15 +101,25 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
 
   /** 304 at once, or the document (a promise): the handler's answer either way. */
   function answer (request: FastifyRequest, reply: FastifyReply, env: string, current: Current): undefined | Promise<void> {
-    // Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
     // Vary adds to what the headers hook set (Origin: CORS reflects it), never replaces it.
     const vary = reply.getHeader('vary')
-    reply.header('etag', current.etag).header('cache-control', 'private, no-cache').header('vary', vary === undefined ? 'accept-encoding' : `${String(vary)}, accept-encoding`)
+    reply.header('vary', vary === undefined ? 'accept-encoding' : `${String(vary)}, accept-encoding`)
     if (ifNoneMatchMatches(request.headers['if-none-match'], current.etag)) {
+      cacheable(reply, current)
       reply.notModified()
       return undefined
     }
     return sendDocument(request, reply, env, current)
+  }
+
+  /**
+   * The validators of an answer that is the document (200) or stands for it (304); never of an
+   * error answer, which keeps the API's no-store: a private cache would store a 406 or 503 sent
+   * with an ETag and `private`, and serve it again on the next 304.
+   * Private: the body is for this credential; no-cache: a cache must revalidate (304 is cheap).
+   */
+  function cacheable (reply: FastifyReply, current: Current): void {
+    reply.header('etag', current.etag).header('cache-control', 'private, no-cache')
   }
 
   async function sendDocument (request: FastifyRequest, reply: FastifyReply, env: string, current: Current): Promise<void> {
@@ -119,6 +129,7 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
       throw notAcceptable(`These rules are ${doc.json.length} bytes uncompressed, more than this deployment sends uncompressed (${opts.maxUncompressedBytes}): ask for them with Accept-Encoding: br or gzip (the Switchyard provider and every fetch do)`)
     }
     const body = await doc.encoded(encoding)
+    cacheable(reply, current)
     if (encoding !== 'identity') reply.header('content-encoding', encoding)
     // The rendered bytes as they are (a Buffer is never re-serialized).
     await reply.type('application/json; charset=utf-8').send(body)

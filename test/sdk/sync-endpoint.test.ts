@@ -167,8 +167,14 @@ t.test('the sync endpoint', async (t) => {
     await lambda.register(evaluateApp, { env: ctx.env, sdkMaxUncompressedBytes: 100 })
     const get = (headers: Record<string, string>) => lambda.inject({ method: 'GET', url: '/sdk/v1/flags', headers: { 'x-api-key': server.key, ...headers } })
     for (const enc of [undefined, 'identity', 'deflate']) {
-      const refused = expectProblem(t, await get(enc === undefined ? {} : { 'accept-encoding': enc }), 406, `Accept-Encoding: ${enc ?? '(none)'}`)
+      const res = await get(enc === undefined ? {} : { 'accept-encoding': enc })
+      const refused = expectProblem(t, res, 406, `Accept-Encoding: ${enc ?? '(none)'}`)
       t.match(refused.detail, /bytes uncompressed, more than this deployment sends uncompressed \(100\): ask for them with Accept-Encoding: br or gzip/)
+      // An error answer is not the document: with its ETag and `private` a browser-like cache
+      // would store it and serve it again after the next 304.
+      t.equal(res.headers.etag, undefined, 'no ETag on the 406')
+      t.equal(res.headers['cache-control'], 'no-store', 'the 406 is not stored')
+      t.match(res.headers.vary, /accept-encoding/i, 'the 406 depends on Accept-Encoding')
     }
     const gz = await get({ 'accept-encoding': 'gzip' })
     t.equal(gz.statusCode, 200)
