@@ -46,6 +46,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** An onRequest hook that answers with `set` instead of the API set (a document, a page with its own CSP). */
     securityHeaders: (set: HeaderSet) => OnRequest
+    /**
+     * The headers the hook sets (the API set, the request ids, CORS), for an answer no hook runs
+     * for: Fastify answers a malformed URL itself, before routing (src/core.ts frameworkError).
+     */
+    fixedHeaders: (request: FastifyRequest, reply: FastifyReply) => void
   }
   interface FastifyReply {
     /** Answer 304 Not Modified, without the headers that only describe a body (BODY_ONLY_HEADERS). */
@@ -91,6 +96,11 @@ async function securityHeadersPlugin (fastify: FastifyInstance, opts: SecurityHe
     fastify.options('*', { schema: { hide: true } }, function preflight (_request, reply) { reply.callNotFound() })
   }
   fastify.decorate('securityHeaders', securityHeadersHook)
+  fastify.decorate('fixedHeaders', function fixedHeaders (request: FastifyRequest, reply: FastifyReply) {
+    reply.headers(API_SECURITY_HEADERS)
+    echoRequestIds(request, reply)
+    cors?.headers(request, reply)
+  })
   fastify.decorateReply('notModified', function notModified (this: FastifyReply) {
     for (const h of BODY_ONLY_HEADERS) this.removeHeader(h)
     return this.code(304).send()

@@ -78,10 +78,13 @@ export async function registerCore (fastify: FastifyInstance, opts: CoreOptions)
 
 /**
  * Fastify answers a malformed URL (400) or a path parameter over maxParamLength (414) itself,
- * before routing and the error handler: keep those RFC 9457 too. The URL is not echoed back.
+ * before routing, the hooks and the error handler: keep those RFC 9457 too, with the headers
+ * every answer carries (no onRequest hook sets them here). The URL is not echoed back.
  */
 function frameworkError (err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const status = err.statusCode === 414 ? 414 : 400
+  // Absent only on an instance without the core plugins.
+  if (typeof request.server.fixedHeaders === 'function') request.server.fixedHeaders(request, reply)
   void sendProblem(reply, {
     type: 'about:blank',
     title: status === 414 ? 'URI Too Long' : 'Bad Request',

@@ -16,23 +16,33 @@ export interface CorsPolicy {
   maxAgeSeconds: number
 }
 
+export interface CorsStep {
+  (request: FastifyRequest, reply: FastifyReply): boolean
+  /** The CORS headers of an answer the hook did not see (Fastify's own 400 and 414); never answers. */
+  headers: (request: FastifyRequest, reply: FastifyReply) => unknown
+}
+
 /**
  * The CORS step of the headers hook. Returns true when it answered the request itself (a
  * preflight, or a malformed one); the hook then stops there, as @fastify/cors did, so a preflight
  * is answered before authentication (browsers send it without credentials).
  */
-export function corsStep (policy: CorsPolicy): (request: FastifyRequest, reply: FastifyReply) => boolean {
+export function corsStep (policy: CorsPolicy): CorsStep {
   const allowed = policy.origins === true ? undefined : new Set(policy.origins)
   const methods = policy.methods.join(', ')
   const allowedHeaders = policy.allowedHeaders.join(', ')
   const maxAge = String(policy.maxAgeSeconds)
-  return function cors (request, reply) {
+  function headers (request: FastifyRequest, reply: FastifyReply): string | undefined {
     const origin = request.headers.origin
     // The answer depends on Origin (it is reflected), so caches must keep one per Origin.
     reply.header('vary', 'Origin')
     if (origin !== undefined && (allowed === undefined || allowed.has(origin))) {
       reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', policy.exposedHeaders)
     }
+    return origin
+  }
+  function cors (request: FastifyRequest, reply: FastifyReply): boolean {
+    const origin = headers(request, reply)
     if (request.raw.method !== 'OPTIONS') return false
     if (origin === undefined || request.headers['access-control-request-method'] === undefined) {
       void reply.code(400).type('text/plain').send('Invalid Preflight Request')
@@ -46,4 +56,5 @@ export function corsStep (policy: CorsPolicy): (request: FastifyRequest, reply: 
       .code(204).header('content-length', '0').send()
     return true
   }
+  return Object.assign(cors, { headers })
 }

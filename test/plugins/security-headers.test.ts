@@ -83,3 +83,16 @@ t.test('the app sends the API set on the evaluation path and elsewhere, the docu
   t.equal(docs.headers['cache-control'] === 'no-store', false, 'documents are not marked no-store')
   t.equal(docs.headers['content-security-policy'], undefined)
 })
+
+t.test('Fastify\'s own answers to a malformed URL or an overlong parameter carry the same headers (no hook runs for them)', async (t) => {
+  const { app } = await build(t, { env: { CORS_ORIGINS: 'https://app.example.com' } })
+  for (const url of ['/features/%E0%A4%A', `/features/${'a'.repeat(301)}`]) {
+    const res = await app.inject({ url, headers: { origin: 'https://app.example.com', 'x-correlation-id': 'trace-1' } })
+    t.ok(res.statusCode === 400 || res.statusCode === 414, `${url.slice(0, 30)}: ${res.statusCode}`)
+    t.match(res.headers, API_SECURITY_HEADERS, 'the API set')
+    t.equal(res.headers['x-request-id'], res.json().requestId, 'the request id the problem names')
+    t.equal(res.headers['x-correlation-id'], 'trace-1')
+    t.equal(res.headers['access-control-allow-origin'], 'https://app.example.com', 'a browser may read it')
+    t.equal(res.headers.vary, 'Origin')
+  }
+})
