@@ -3,8 +3,10 @@
 // service gave it (reflect an allowed Origin, no credentials, fixed methods and headers, strict
 // preflight), decided from precomputed values: @fastify/cors rebuilt its options object and
 // read the route options twice on every request, and sent Access-Control-Expose-Headers also to
-// requests that are not CORS requests (no Origin), where it means nothing.
+// requests that are not CORS requests (no Origin), where it means nothing. A malformed preflight
+// is refused with 400 problem+json, like any other bad request (@fastify/cors: text/plain).
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { badRequest } from './domain/errors.js'
 
 export interface CorsPolicy {
   /** true: any origin (CORS_ORIGINS=*), reflected; else the allowed origins, compared exactly. */
@@ -45,7 +47,9 @@ export function corsStep (policy: CorsPolicy): CorsStep {
     const origin = headers(request, reply)
     if (request.raw.method !== 'OPTIONS') return false
     if (origin === undefined || request.headers['access-control-request-method'] === undefined) {
-      void reply.code(400).type('text/plain').send('Invalid Preflight Request')
+      // Refused as @fastify/cors's strict preflight did, but as every other 400 is: problem+json
+      // (through the error handler) saying what an OPTIONS request must carry.
+      void reply.send(badRequest(`OPTIONS is answered only as a CORS preflight: send Origin and Access-Control-Request-Method (missing: ${origin === undefined ? 'Origin' : 'Access-Control-Request-Method'})`))
       return true
     }
     void reply

@@ -1,13 +1,15 @@
 // CORS (src/cors.ts, in the headers hook of plugins/security-headers.ts) answers as @fastify/cors
 // did with the service's options, request for request: actual requests, preflights, malformed
-// preflights, allowed and refused origins, for CORS_ORIGINS=* and for a list. The one deliberate
-// difference: Access-Control-Expose-Headers only on answers to an allowed Origin (@fastify/cors
-// sent it on every answer, where a browser ignores it).
+// preflights, allowed and refused origins, for CORS_ORIGINS=* and for a list. Two deliberate
+// differences: Access-Control-Expose-Headers only on answers to an allowed Origin (@fastify/cors
+// sent it on every answer, where a browser ignores it), and a malformed preflight is refused with
+// problem+json, not text/plain.
 import t from 'tap'
 import Fastify from 'fastify'
 import fastifyCors from '@fastify/cors'
-import securityHeaders from '../../plugins/security-headers.js'
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, corsOrigin } from '../../src/core.js'
+import securityHeaders, { API_SECURITY_HEADERS } from '../../plugins/security-headers.js'
+import { build, expectProblem } from '../helper.js'
 
 async function pair (setting: string) {
   const routes = (app: ReturnType<typeof Fastify>) => {
@@ -24,10 +26,13 @@ async function pair (setting: string) {
   return { theirs, ours }
 }
 
+// A malformed preflight (400) is the other deliberate difference: problem+json (the app's error
+// handler; a bare instance answers Fastify's JSON error) where @fastify/cors sent text/plain, so
+// its body and length are not compared.
 const corsOf = (res: { statusCode: number, headers: Record<string, unknown>, body: string }, dropExpose: boolean) => ({
   status: res.statusCode,
-  body: res.statusCode === 200 ? res.body : res.body.slice(0, 40),
-  ...Object.fromEntries(Object.entries(res.headers).filter(([k]) => (k.startsWith('access-control-') && !(dropExpose && k === 'access-control-expose-headers')) || k === 'vary' || (res.statusCode !== 200 && k === 'content-length')))
+  body: res.statusCode === 200 ? res.body : res.statusCode === 400 ? '(refused)' : res.body.slice(0, 40),
+  ...Object.fromEntries(Object.entries(res.headers).filter(([k]) => (k.startsWith('access-control-') && !(dropExpose && k === 'access-control-expose-headers')) || k === 'vary' || (res.statusCode !== 200 && res.statusCode !== 400 && k === 'content-length')))
 })
 
 const preflight = (origin: string, extra: Record<string, string> = {}) => ({ origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type', ...extra })
@@ -54,3 +59,19 @@ for (const setting of ['*', 'https://app.example.com,https://admin.example.com']
     }
   })
 }
+
+t.test('the app refuses an OPTIONS request that is no preflight with 400 problem+json saying what is missing', async (t) => {
+  const { app } = await build(t, { env: { CORS_ORIGINS: 'https://app.example.com' } })
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ 'access-control-request-method': 'GET' }, /send Origin and Access-Control-Request-Method \(missing: Origin\)/],
+    [{ origin: 'https://app.example.com' }, /\(missing: Access-Control-Request-Method\)/]
+  ]
+  for (const [headers, detail] of cases) {
+    const res = await app.inject({ method: 'OPTIONS', url: '/features', headers })
+    t.match(expectProblem(t, res, 400, Object.keys(headers).join()), { detail, requestId: res.headers['x-request-id'] })
+    t.match(res.headers, API_SECURITY_HEADERS, 'with the API set')
+    t.equal(res.headers.vary, 'Origin')
+  }
+  const ok = await app.inject({ method: 'OPTIONS', url: '/features', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } })
+  t.equal(ok.statusCode, 204, 'a preflight is still answered')
+})
