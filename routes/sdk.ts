@@ -158,6 +158,9 @@ export default async function sdkRoutes (app: FastifyInstance, opts: SdkRoutesOp
   })
 
   fastify.get('/stream', {
+    // A HEAD would take a stream place with an answer that never ends (and never flushes its
+    // headers): no HEAD route.
+    exposeHeadRoute: false,
     onRequest: [fastify.authenticate, requireServerKey, fastify.evaluationRateLimit],
     schema: {
       tags: ['sdk'],

@@ -3,6 +3,7 @@
 // instance; the stream refuses what the rules endpoint refuses; and an open stream ends with a
 // last message when the server closes, without holding the close.
 import t from 'tap'
+import { request, type IncomingMessage } from 'node:http'
 import { build, expectProblem, startStack } from '../helper.js'
 import { createSyncClient, httpGet } from '../../src/sdk/sync-client.js'
 
@@ -91,4 +92,21 @@ t.test('the change stream', async (t) => {
   await b.app.close() // resolves although a stream is open
   t.match(await ended, { end: 'ended' }, 'the stream ended')
   t.ok(messages.slice(mark).some((m) => m.type === 'shutdown'), 'after a last message saying why')
+})
+
+t.test('HEAD is no way into the stream: it would hold a stream place with a response that never ends', async (t) => {
+  const ctx = await build(t, { env: { SHED_EVENT_LOOP_DELAY_MS: '0' }, app: { sdkStream: true } })
+  const admin = await ctx.loginAs('ADMIN')
+  const { key } = (await ctx.app.inject({ method: 'POST', url: '/api-keys', headers: { authorization: admin }, payload: { name: 'svc', environment: 'dev', kind: 'server' } })).json() as { key: string }
+  const url = new URL(await ctx.app.listen({ host: '127.0.0.1', port: 0 }))
+  // Over a real connection (a HEAD answer is complete with its headers), with a deadline: the
+  // stream never flushed its headers to a HEAD, so the request hung.
+  const req = request({ host: url.hostname, port: url.port, method: 'HEAD', path: '/sdk/v1/stream', headers: { 'x-api-key': key }, agent: false })
+  t.teardown(() => { req.destroy() })
+  const head = await new Promise<IncomingMessage | Error>((resolve) => {
+    req.setTimeout(5_000, () => { resolve(new Error('no answer within 5 s')) })
+    req.on('response', resolve).on('error', resolve).end()
+  })
+  if (head instanceof Error) return t.fail(`HEAD /sdk/v1/stream: ${head.message}`)
+  t.equal(head.statusCode, 404, 'HEAD /sdk/v1/stream has no route')
 })
