@@ -63,12 +63,23 @@ export function syncEtag (env: string, rev: Pick<EnvRevision, 'revision' | 'chan
   return `"${SYNC_FORMAT_VERSION}-${env}-${rev.revision}${provisional ? '-p' : ''}"`
 }
 
-/** The encoding to answer with, from Accept-Encoding (q-values beyond 0 are not ranked: br, then gzip; `*` is any, so br). */
+/**
+ * The encoding to answer with, from Accept-Encoding (q-values beyond 0 are not ranked: br, then
+ * gzip). `*` is any coding the header does not refuse by name: `br;q=0, *` is gzip.
+ */
 export function chooseEncoding (header: string | undefined): Encoding {
   if (header === undefined) return 'identity'
-  const offered = new Set(header.split(',').map((p) => p.trim().split(';')).filter(([, q]) => q === undefined || !/^q=0(\.0*)?$/.test(q.trim())).map(([c]) => c.trim().toLowerCase()))
-  if (offered.has('br') || offered.has('*')) return 'br'
-  if (offered.has('gzip')) return 'gzip'
+  const accepted = new Set<string>()
+  const refused = new Set<string>()
+  for (const part of header.split(',')) {
+    const [coding = '', q] = part.split(';')
+    const name = coding.trim().toLowerCase()
+    if (q !== undefined && /^q=0(\.0*)?$/.test(q.trim())) refused.add(name)
+    else accepted.add(name)
+  }
+  const any = accepted.has('*')
+  if (accepted.has('br') || (any && !refused.has('br'))) return 'br'
+  if (accepted.has('gzip') || (any && !refused.has('gzip'))) return 'gzip'
   return 'identity'
 }
 

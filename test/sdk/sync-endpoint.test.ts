@@ -158,6 +158,8 @@ t.test('the sync endpoint', async (t) => {
     t.same(JSON.parse(brotliDecompressSync(br.rawPayload).toString('utf8')), json(plain))
     t.notOk((await sync({ 'x-api-key': server.key, 'accept-encoding': 'identity' })).headers['content-encoding'])
     t.equal((await sync({ 'x-api-key': server.key, 'accept-encoding': '*' })).headers['content-encoding'], 'br', '* is any encoding')
+    t.equal((await sync({ 'x-api-key': server.key, 'accept-encoding': 'br;q=0, *' })).headers['content-encoding'], 'gzip', '* is not br when br is refused')
+    t.notOk((await sync({ 'x-api-key': server.key, 'accept-encoding': 'br;q=0, gzip;q=0, *' })).headers['content-encoding'], 'nor gzip when both are refused')
   })
 
   t.test('EvaluateFunction (Lambda) sends a large document only compressed: 406 problem+json otherwise', async (t) => {
