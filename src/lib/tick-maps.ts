@@ -2,7 +2,8 @@
 // before anything else runs: it keeps one process.nextTick() object alive for the life of the process.
 //
 // Why: Node builds the object behind every process.nextTick() as a literal with computed symbol
-// keys (`{ [async_id_symbol]: …, [trigger_async_id_symbol]: …, callback, args }`, Node 20 to 24),
+// keys (`{ [async_id_symbol]: …, [trigger_async_id_symbol]: …, callback, args }`, Node 20; Node 22
+// and 24 add a third symbol, the async context frame; test/lib/tick-maps.test.ts checks the shape),
 // and such an object lives for one tick. A full GC that runs while none is alive (an idle moment,
 // as on any server between bursts) frees the hidden classes ("maps") V8 built for them; the next
 // ones get new maps, and after a few such GCs V8's feedback for that literal is megamorphic for
@@ -21,7 +22,7 @@ process.nextTick(function keepTickObjectMaps () {
   kept = executionAsyncResource()
 })
 
-/** The nextTick object kept alive (undefined until the first tick has run). */
+/** The nextTick object kept alive (undefined until the first tick has run); for the test. */
 export function keptTickObject (): object | undefined {
   return kept
 }
