@@ -171,7 +171,7 @@ t.test('the sync endpoint', async (t) => {
     for (const enc of [undefined, 'identity', 'deflate']) {
       const res = await get(enc === undefined ? {} : { 'accept-encoding': enc })
       const refused = expectProblem(t, res, 406, `Accept-Encoding: ${enc ?? '(none)'}`)
-      t.match(refused.detail, /bytes uncompressed, more than this deployment sends uncompressed \(100\): ask for them with Accept-Encoding: br or gzip/)
+      t.match(refused.detail, /bytes of JSON, \d+ once escaped into the response, more than this deployment sends uncompressed \(100\): ask for them with Accept-Encoding: br or gzip/)
       // An error answer is not the document: with its ETag and `private` a browser-like cache
       // would store it and serve it again after the next 304.
       t.equal(res.headers.etag, undefined, 'no ETag on the 406')
@@ -182,5 +182,19 @@ t.test('the sync endpoint', async (t) => {
     t.equal(gz.statusCode, 200)
     t.same(JSON.parse(gunzipSync(gz.rawPayload).toString('utf8')).flags.map((f: { key: string }) => f.key).sort(), ['checkout', 'dark-mode'])
     t.equal((await get({ 'if-none-match': String(gz.headers.etag) })).statusCode, 304, 'a 304 has no body to refuse')
+  })
+
+  t.test('the bound is on the document as Lambda counts it: escaped into the response, each " and \\ one byte more', async (t) => {
+    const body = (await sync({ 'x-api-key': server.key })).rawPayload
+    const escaped = JSON.stringify(body.toString('utf8')).length - 2
+    t.ok(escaped > body.length, `${body.length} bytes, ${escaped} escaped`)
+    const uncompressedWithin = async (bound: number) => {
+      const lambda = Fastify(serverOptions('silent'))
+      t.teardown(() => lambda.close())
+      await lambda.register(evaluateApp, { env: ctx.env, sdkMaxUncompressedBytes: bound })
+      return await lambda.inject({ method: 'GET', url: '/sdk/v1/flags', headers: { 'x-api-key': server.key } })
+    }
+    expectProblem(t, await uncompressedWithin(body.length), 406, 'a bound of the bytes of JSON: the response would be larger')
+    t.equal((await uncompressedWithin(escaped)).statusCode, 200, 'a bound of the escaped size: sent')
   })
 })
