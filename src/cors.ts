@@ -18,6 +18,13 @@ export interface CorsPolicy {
   maxAgeSeconds: number
 }
 
+/**
+ * What a browser sends as Origin: ASCII (hosts in punycode), or `null`. Anything else is not
+ * reflected: on Lambda a header value can hold characters past U+00FF (the event is JSON), and
+ * setting one as a response header throws, which made the answer a 500.
+ */
+const SERIALIZED_ORIGIN = /^[\x21-\x7e]+$/
+
 export interface CorsStep {
   (request: FastifyRequest, reply: FastifyReply): boolean
   /** The CORS headers of an answer the hook did not see (Fastify's own 400 and 414); never answers. */
@@ -38,7 +45,7 @@ export function corsStep (policy: CorsPolicy): CorsStep {
     const origin = request.headers.origin
     // The answer depends on Origin (it is reflected), so caches must keep one per Origin.
     reply.header('vary', 'Origin')
-    if (origin !== undefined && (allowed === undefined || allowed.has(origin))) {
+    if (origin !== undefined && (allowed === undefined ? SERIALIZED_ORIGIN.test(origin) : allowed.has(origin))) {
       reply.header('access-control-allow-origin', origin).header('access-control-expose-headers', policy.exposedHeaders)
     }
     return origin

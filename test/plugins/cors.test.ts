@@ -75,3 +75,13 @@ t.test('the app refuses an OPTIONS request that is no preflight with 400 problem
   const ok = await app.inject({ method: 'OPTIONS', url: '/features', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } })
   t.equal(ok.statusCode, 204, 'a preflight is still answered')
 })
+
+t.test('an Origin no browser sends (characters past U+00FF, as a Lambda event can hold) is not reflected, and the answer is no 500', async (t) => {
+  const { ours } = await pair('*')
+  t.teardown(() => ours.close())
+  // inject is how @fastify/aws-lambda hands a Lambda event to the app (src/lambda/http-handler.ts).
+  const res = await ours.inject({ url: '/features', headers: { origin: 'https://\u20ac.example' } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['access-control-allow-origin'], undefined)
+  t.equal((await ours.inject({ url: '/features', headers: { origin: 'https://xn--lzg.example' } })).headers['access-control-allow-origin'], 'https://xn--lzg.example', 'its punycode form is')
+})
