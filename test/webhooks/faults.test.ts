@@ -51,8 +51,12 @@ t.test('receiver down, then 500s, then hanging: all committed changes arrive, sa
     const tries = receiver.attempts.filter((a) => a.id === id)
     t.ok(tries.length >= 1 && tries.at(-1)!.mode === 'ok', `${id}: ${tries.map((x) => x.mode).join(' → ')}`)
   }
-  const list = await ctx.hooks.webhooks.deliveries.list(sub.id, { limit: 100 })
-  t.ok(list.items.every((d) => d.status === 'delivered'), 'all delivered')
+  // The receiver has answered the last attempt; the worker records it once that answer reaches it.
+  const list = await eventually(async () => {
+    const page = await ctx.hooks.webhooks.deliveries.list(sub.id, { limit: 100 })
+    return page.items.length === expected.size && page.items.every((d) => d.status === 'delivered') ? page : undefined
+  }, { what: 'every delivery recorded as delivered' })
+  t.equal(list.items.length, expected.size, 'all delivered')
   const errors = new Set(list.items.flatMap((d) => d.history.map((h) => h.error ?? String(h.statusCode))))
   t.ok([...errors].some((e) => /ECONNRESET|socket hang up|EPIPE/.test(e)), `dropped connections recorded (${[...errors].join(', ')})`)
   t.ok(errors.has('HTTP 500'), '500s recorded')
