@@ -5,7 +5,7 @@
 // (their access log is a per-minute summary, src/access-log.ts), so the child is made on the
 // first call of an enabled level (or of `child`) and reused for the rest of the request: the
 // same lines, the same bindings, only later. A route with its own log level or serializers gets
-// pino's child at once, as before.
+// pino's child at once, which is what Fastify makes by default.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
 
