@@ -5,6 +5,7 @@
 import t from 'tap'
 import { request, type IncomingMessage } from 'node:http'
 import { build, expectProblem, startStack } from '../helper.js'
+import { eventually } from '../eventually.js'
 import { createSyncClient, httpGet } from '../../src/sdk/sync-client.js'
 
 t.test('the change stream', async (t) => {
@@ -30,11 +31,10 @@ t.test('the change stream', async (t) => {
   const sse = createSyncClient({ baseUrl: url, apiKey: server.key, get: httpGet, timers: { setTimeout, clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) } }, requestTimeoutMs: 5_000 })
   // Streams per key are bounded (SDK_STREAMS_PER_KEY = 1 here), and a closed one frees its place.
   const first = new AbortController()
-  let firstHello: () => void = () => {}
-  const hadHello = new Promise<void>((resolve) => { firstHello = resolve })
-  const firstEnded = sse.stream(first.signal, (m) => { if (m.type === 'hello') firstHello() })
+  const firstMessages: Array<Record<string, unknown>> = []
+  const firstEnded = sse.stream(first.signal, (m) => { firstMessages.push(m) })
   t.teardown(() => { first.abort() })
-  await hadHello
+  await eventually(async () => firstMessages.some((m) => m.type === 'hello'), { what: 'the first stream\'s hello' })
   const second = await b.app.inject({ method: 'GET', url: '/sdk/v1/stream', headers: { 'x-api-key': server.key } })
   expectProblem(t, second, 429, 'a second stream of the same key past SDK_STREAMS_PER_KEY = 1')
   t.match(second.json(), { detail: /already has 1 open change streams/ })
@@ -43,29 +43,23 @@ t.test('the change stream', async (t) => {
   t.match(await firstEnded, { end: 'ended' })
 
   const messages: Array<Record<string, unknown>> = []
+  const push = (m: Record<string, unknown>) => { messages.push(m) }
   const abort = new AbortController()
-  let ended = sse.stream(abort.signal, (m) => { messages.push(m) })
   t.teardown(() => { abort.abort() })
-  const next = async (what: string, match: (m: Record<string, unknown>) => boolean, from: number) => {
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      const m = messages.slice(from).find(match)
-      if (m !== undefined) return m
-      if (Date.now() > deadline) throw new Error(`no ${what} on the stream: ${JSON.stringify(messages)}`)
-      await new Promise((resolve) => setImmediate(resolve))
-    }
-  }
-  let hello: Record<string, unknown> | undefined
-  const freedBy = Date.now() + 15_000
-  while (hello === undefined) {
-    // The server learns that the first stream closed when its socket does: until then, 429.
-    hello = await Promise.race([next('hello', (m) => m.type === 'hello', 0), ended.then(() => undefined)])
-    if (hello === undefined) {
-      if (Date.now() > freedBy) throw new Error('the closed stream never freed its place')
-      await new Promise((resolve) => setImmediate(resolve))
-      ended = sse.stream(abort.signal, (m) => { messages.push(m) })
-    }
-  }
+  let ended = sse.stream(abort.signal, push)
+  let over = false
+  const watch = () => { over = false; void ended.then(() => { over = true }) }
+  watch()
+  const next = (what: string, match: (m: Record<string, unknown>) => boolean, from: number) =>
+    eventually(async () => messages.slice(from).find(match), { what: `${what} on the stream`, timeoutMs: 15_000, intervalMs: 5 })
+  const hello = await eventually(async () => {
+    const m = messages.find((x) => x.type === 'hello')
+    if (m !== undefined) return m
+    // The server learns that the first stream closed when its socket does: until then a new one
+    // is refused (429), and is tried again.
+    if (over) { ended = sse.stream(abort.signal, push); watch() }
+    return undefined
+  }, { what: 'a new stream accepted once the closed one freed its place', timeoutMs: 15_000, intervalMs: 5 })
   t.match(hello, { type: 'hello', etag: /^"1-dev-\d+(-p)?"$/, revision: Number }, 'once the first stream closed, a new one is accepted')
 
   const put = (app: typeof a.app, env: string) => app.inject({
